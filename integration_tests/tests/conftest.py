@@ -1,0 +1,73 @@
+"""Shared engine fixtures.
+
+Replaying an incident costs a minute (the lab's own daily dbt runs), so each scenario is
+built once per session into a data directory; every test gets a private copy of that
+directory (chDB data directories copy cleanly while no process has them open).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from refill.lab.simulator import Lab
+
+SEED_GAP = dt.date(2026, 4, 17)
+SEED_TODAY = dt.date(2026, 4, 27)
+BOUNDARY_GAP = dt.date(2026, 3, 30)
+BOUNDARY_TODAY = dt.date(2026, 4, 3)
+
+
+def _build(base: Path, gap: dt.date, today: dt.date) -> Path:
+    with Lab(base / "work", data_dir=base / "chdb") as lab:
+        lab.replay_incident([gap], today)
+        lab.build_truth(today)
+    return base / "chdb"
+
+
+@pytest.fixture(scope="session")
+def seed_incident_dir(tmp_path_factory) -> Path:
+    """The seed's incident (gap 2026-04-17, today 2026-04-27) with its ground truth."""
+    return _build(tmp_path_factory.mktemp("seed-incident"), SEED_GAP, SEED_TODAY)
+
+
+@pytest.fixture(scope="session")
+def boundary_incident_dir(tmp_path_factory) -> Path:
+    """A gap on 2026-03-30, found on 2026-04-03: the refill spans two months."""
+    return _build(tmp_path_factory.mktemp("boundary-incident"), BOUNDARY_GAP, BOUNDARY_TODAY)
+
+
+def open_lab_copy(source: Path, tmp_path: Path) -> Lab:
+    data_dir = tmp_path / "chdb"
+    shutil.copytree(source, data_dir, symlinks=True)  # Atomic databases link metadata relatively
+    return Lab(tmp_path / "work", data_dir=data_dir)
+
+
+@pytest.fixture
+def seed_lab(seed_incident_dir, tmp_path):
+    lab = open_lab_copy(seed_incident_dir, tmp_path)
+    yield lab
+    lab.close()
+
+
+@pytest.fixture
+def boundary_lab(boundary_incident_dir, tmp_path):
+    lab = open_lab_copy(boundary_incident_dir, tmp_path)
+    yield lab
+    lab.close()
+
+
+def run_refill(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -m refill …`` in a fresh process, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "refill", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

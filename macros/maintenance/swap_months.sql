@@ -1,0 +1,35 @@
+{% macro swap_months(staging_relation, target_relation, window_start, window_end) %}
+  {{ return(adapter.dispatch('swap_months', 'refill')(staging_relation, target_relation, window_start, window_end)) }}
+{% endmacro %}
+
+{#-
+  Replace every partition of `target_relation` that holds a month in
+  [window_start, window_end] with the same partition of `staging_relation`.
+  Partitions come from system.parts (min/max of the partition key's date column), so no
+  column name is needed. A target partition the staging table does not have is replaced
+  by nothing: its keys no longer exist in the recompute.
+-#}
+{% macro default__swap_months(staging_relation, target_relation, window_start, window_end) %}
+  {%- set parts_sql -%}
+    SELECT DISTINCT partition_id
+    FROM system.parts
+    WHERE active
+      AND database = {{ refill._string_literal(target_relation.schema) }}
+      AND table IN ({{ refill._string_literal(target_relation.identifier) }}, {{ refill._string_literal(staging_relation.identifier) }})
+      AND toStartOfMonth(if(min_date > toDate(0), min_date, toDate(min_time)))
+          BETWEEN toDate('{{ window_start }}') AND toDate('{{ window_end }}')
+    ORDER BY partition_id
+  {%- endset -%}
+  {%- set partition_ids = run_query(parts_sql).columns[0].values() -%}
+  {%- if partition_ids | length == 0 -%}{{ return(0) }}{%- endif -%}
+  {%- call statement('refill_swap_months') -%}
+    ALTER TABLE {{ target_relation }} {{ on_cluster_clause(target_relation) }}
+    {%- for partition_id in partition_ids %}
+      REPLACE PARTITION ID {{ refill._string_literal(partition_id) }} FROM {{ staging_relation }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    {%- if adapter.is_at_or_after_version('26.6') %}
+    SETTINGS allow_replace_partition_from_empty_source = 1
+    {%- endif %}
+  {%- endcall -%}
+  {{ return(partition_ids | length) }}
+{% endmacro %}

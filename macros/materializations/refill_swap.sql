@@ -1,0 +1,49 @@
+{#-
+  The cohort write of a refill. The orchestrator switches a cohort model to this
+  materialization (in memory, for one invocation) with `start_month`/`end_month` set.
+
+  Why not the seed's append + OPTIMIZE: between the append and the merge every reader
+  without FINAL sees the month twice, an aggregator that runs in that window bakes the
+  double in, and a key whose corrected state is "no row" survives any OPTIMIZE.
+  Instead the month is computed into a staging twin (same engine, keys and partitioning,
+  built from the model's own config, SQL and hooks) and each window month is swapped in
+  with REPLACE PARTITION, which is atomic per partition: readers see the old month or the
+  new one, a month whose recompute is empty is emptied, and a crashed write leaves only a
+  staging table behind, never partial rows in the target.
+
+  Under this materialization is_incremental() is false, so the month is computed by the
+  same path as a from-scratch build.
+-#}
+{% materialization refill_swap, adapter='clickhouse' %}
+  {%- set start_month = var('start_month', none) -%}
+  {%- set end_month = var('end_month', none) or start_month -%}
+  {%- if not start_month -%}
+    {{ exceptions.raise_compiler_error("refill_swap needs var start_month (YYYY-MM-01); model " ~ this) }}
+  {%- endif -%}
+  {%- set window_start = refill._month_start(start_month, 'start_month') -%}
+  {%- set window_end = refill._month_start(end_month, 'end_month') -%}
+
+  {%- set target_relation = this.incorporate(type='table') -%}
+  {%- set existing_relation = load_cached_relation(this) -%}
+  {%- set staging_relation = this.incorporate(path={"identifier": this.identifier ~ '__refill_stage'}, type='table') -%}
+
+  {{ drop_relation_if_exists(load_cached_relation(staging_relation)) }}
+  {{ run_hooks(pre_hooks, inside_transaction=False) }}
+  {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+  {% call statement('main') %}
+    {{ get_create_table_as_sql(False, staging_relation, sql) }}
+  {% endcall %}
+
+  {% if existing_relation is none %}
+    {% do adapter.rename_relation(staging_relation, target_relation) %}
+  {% else %}
+    {% do refill.swap_months(staging_relation, target_relation, window_start, window_end) %}
+    {% do adapter.drop_relation(staging_relation) %}
+  {% endif %}
+
+  {{ run_hooks(post_hooks, inside_transaction=True) }}
+  {% do adapter.commit() %}
+  {{ run_hooks(post_hooks, inside_transaction=False) }}
+  {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}

@@ -1,0 +1,3 @@
+from refill.cli import main
+
+raise SystemExit(main())

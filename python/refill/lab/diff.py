@@ -1,0 +1,59 @@
+"""Model-by-model, row-by-row comparison of two schemas (physical duplicates count)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from refill.sql import table
+from refill.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class ModelDiff:
+    model: str
+    only_left: int
+    only_right: int
+
+    @property
+    def differing(self) -> int:
+        return self.only_left + self.only_right
+
+
+def lab_models(manifest) -> list[str]:
+    """Every materialized model and seed of the root project, in name order."""
+    root = manifest.metadata.project_name
+    names = {
+        node.name
+        for node in manifest.nodes.values()
+        if node.resource_type in ("model", "seed")
+        and node.package_name == root
+        and node.config.materialized != "ephemeral"
+        and node.config.enabled
+    }
+    return sorted(names)
+
+
+def diff_schemas(warehouse: Warehouse, left: str, right: str, models: Iterable[str]) -> list[ModelDiff]:
+    """Rows of each model present on one side only, as multisets (EXCEPT ALL, no FINAL)."""
+    results = []
+    for model in models:
+        a, b = table(left, model), table(right, model)
+        only_left, only_right = warehouse.rows(
+            f"SELECT (SELECT count() FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})),"
+            f" (SELECT count() FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))"
+        )[0]
+        results.append(ModelDiff(model, int(only_left), int(only_right)))
+    return results
+
+
+def format_diff(diffs: list[ModelDiff], left: str = "refilled", right: str = "truth") -> str:
+    width = max([len(d.model) for d in diffs] + [5])
+    lines = [f"{'model'.ljust(width)}  {('only ' + left).rjust(14)}  {('only ' + right).rjust(12)}"]
+    for d in diffs:
+        lines.append(f"{d.model.ljust(width)}  {d.only_left:>14}  {d.only_right:>12}")
+    total = sum(d.differing for d in diffs)
+    lines.append(f"{'differing rows'.ljust(width)}  {total:>14}")
+    return "\n".join(lines)
+
+

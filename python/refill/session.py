@@ -1,0 +1,178 @@
+"""The dbt session: in-process dbt invocations (``dbtRunner``), parses, and the profile."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from refill import engine
+from refill.errors import BadInput, StepFailed
+
+
+_NO_TARGET = {"deps", "clean", "init"}
+_NO_TARGET_PATH = {"deps", "debug", "init"}
+
+
+@dataclass
+class SessionStats:
+    parses: int = 0
+    invocations: int = 0
+    dbt_seconds: float = 0.0
+    commands: list[str] = field(default_factory=list)
+
+
+def default_profiles_dir(project_dir: Path) -> Path:
+    """dbt's own order: $DBT_PROFILES_DIR, the project directory, the cwd, then ~/.dbt."""
+    env = os.environ.get("DBT_PROFILES_DIR")
+    if env:
+        return Path(env)
+    for candidate in (project_dir, Path.cwd()):
+        if (candidate / "profiles.yml").exists():
+            return candidate
+    return Path.home() / ".dbt"
+
+
+@dataclass
+class DbtSession:
+    """One dbt project + profile + target, driven in-process.
+
+    Every invocation passes the same project, profiles directory and target, so a
+    refill never mixes warehouses. ``stats`` counts parses and invocations for reports.
+    """
+
+    project_dir: Path
+    profiles_dir: Path | None = None
+    target: str | None = None
+    threads: int | None = None
+    quiet: bool = False
+    artifacts_dir: Path | None = None  # target/ and logs/ here instead of the project's
+    stats: SessionStats = field(default_factory=SessionStats)
+
+    def __post_init__(self) -> None:
+        self.project_dir = Path(self.project_dir).resolve()
+        if not (self.project_dir / "dbt_project.yml").is_file():
+            raise BadInput(f"no dbt_project.yml in {self.project_dir} (use --project-dir)")
+        self.profiles_dir = Path(self.profiles_dir or default_profiles_dir(self.project_dir)).resolve()
+        if not (self.profiles_dir / "profiles.yml").is_file():
+            raise BadInput(f"no profiles.yml in {self.profiles_dir} (use --profiles-dir)")
+        engine.install()
+        self._profile = None
+
+    # -- dbt invocations -------------------------------------------------------------
+
+    def common_args(self, command: str, vars: dict[str, Any] | None = None) -> list[str]:
+        args = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
+        if self.target and command not in _NO_TARGET:
+            args += ["--target", self.target]
+        if self.artifacts_dir:
+            args += ["--log-path", str(Path(self.artifacts_dir) / "logs")]
+            if command not in _NO_TARGET_PATH:
+                args += ["--target-path", str(Path(self.artifacts_dir) / "target")]
+        if vars:
+            args += ["--vars", json.dumps(vars, sort_keys=True, default=str)]
+        return args
+
+    def invoke(
+        self,
+        command: Sequence[str],
+        *,
+        manifest=None,
+        vars: dict[str, Any] | None = None,
+        check: bool = True,
+        quiet: bool | None = None,
+    ):
+        """Run one dbt command in-process; a reused ``manifest`` skips parsing."""
+        from dbt.cli.main import dbtRunner
+
+        args = list(command) + self.common_args(command[0], vars)
+        if self.threads and command[0] in {"run", "build", "test", "seed", "compile"}:
+            args += ["--threads", str(self.threads)]
+        if self.quiet if quiet is None else quiet:
+            args = ["--quiet", *args]
+        started = time.monotonic()
+        result = dbtRunner(manifest=manifest).invoke(args)
+        self.stats.dbt_seconds += time.monotonic() - started
+        self.stats.invocations += 1
+        self.stats.commands.append(" ".join(command))
+        if check and not result.success:
+            raise StepFailed(f"dbt {' '.join(command)} failed{_failure_detail(result)}")
+        return result
+
+    def parse(self, vars: dict[str, Any] | None = None):
+        """Parse the project; ``config()`` is resolved here, so pass the vars that matter."""
+        result = self.invoke(["parse"], vars=vars, check=False, quiet=True)
+        self.stats.parses += 1
+        if not result.success:
+            raise BadInput(f"dbt could not parse {self.project_dir}{_failure_detail(result)}")
+        return result.result
+
+    # -- profile -----------------------------------------------------------------------
+
+    @property
+    def profile(self) -> "ResolvedTarget":
+        if self._profile is None:
+            self._profile = self._load_profile()
+        return self._profile
+
+    @property
+    def credentials(self):
+        return self.profile.credentials
+
+    @property
+    def schema(self) -> str:
+        return self.credentials.schema
+
+    @property
+    def target_name(self) -> str:
+        return self.profile.target_name
+
+    def _load_profile(self) -> "ResolvedTarget":
+        """The target's credentials, resolved by dbt's own profile code (no invocation)."""
+        from dbt.config.profile import Profile, read_profile
+        from dbt.config.project import load_raw_project
+        from dbt.config.renderer import ProfileRenderer
+        from dbt_common.exceptions import DbtBaseException
+
+        try:
+            raw_project = load_raw_project(str(self.project_dir))
+            renderer = ProfileRenderer({})
+            profile_name = renderer.render_value(raw_project.get("profile"))
+            raw_profiles = read_profile(str(self.profiles_dir))
+            if profile_name not in raw_profiles:
+                raise BadInput(f"profile '{profile_name}' not found in {self.profiles_dir / 'profiles.yml'}")
+            target_name, data = Profile.render_profile(
+                raw_profiles[profile_name], profile_name, self.target, renderer
+            )
+            threads = data.pop("threads", 1)
+            credentials = Profile._credentials_from_profile(data, profile_name, target_name)
+        except DbtBaseException as exc:
+            raise BadInput(_one_line(str(exc))) from exc
+        return ResolvedTarget(profile_name, target_name, credentials, int(self.threads or threads))
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    profile_name: str
+    target_name: str
+    credentials: Any
+    threads: int
+
+
+def _failure_detail(result) -> str:
+    if result.exception is not None:
+        return f": {_one_line(str(result.exception))}"
+    failures = []
+    for node_result in getattr(result.result, "results", None) or []:
+        status = str(getattr(node_result, "status", ""))
+        if status in {"error", "fail", "runtime error"}:
+            name = getattr(getattr(node_result, "node", None), "name", "?")
+            failures.append(f"{name}: {_one_line(str(node_result.message))}")
+    return f" ({'; '.join(failures)})" if failures else ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,46 @@
+"""SQL text helpers: identifier and literal quoting, cluster clauses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def ident(name: str) -> str:
+    """A ClickHouse identifier, always back-quoted (quotes and backslashes escaped)."""
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def table(schema: str, name: str) -> str:
+    return f"{ident(schema)}.{ident(name)}"
+
+
+def literal(value) -> str:
+    """A ClickHouse literal for str, int, float, bool, date or None."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return f"toDate('{value.isoformat()}')"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def on_cluster(cluster: str | None) -> str:
+    return f" ON CLUSTER {ident(cluster)}" if cluster else ""
+
+
+def system_table(name: str, cluster: str | None) -> str:
+    """``system.<name>``, or its union over every replica when a cluster is set."""
+    if cluster:
+        return f"clusterAllReplicas({literal(cluster)}, system.{name})"
+    return f"system.{name}"
+
+
+def is_plain_name(name: str) -> bool:
+    """True for names that need no quoting (dbt model names, schemas we create)."""
+    return bool(_SAFE_NAME.match(name))
