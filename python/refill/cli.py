@@ -24,6 +24,38 @@ def _add_dbt_target_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default=None, help="profile target (default: the profile's)")
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--from-date", help="first day of the gap, YYYY-MM-DD")
+    when.add_argument("--lookback-days", type=int, help="re-pull this many days instead of naming the gap")
+    parser.add_argument("--today", help="the day the refill runs as (default: UTC today), YYYY-MM-DD")
+    parser.add_argument("--buffer-days", type=_non_negative_int, default=1, help="extra lookback days (default 1)")
+    parser.add_argument("--select", help="phase-2 selector (default: <prices model>+)")
+    parser.add_argument("--prices-model", help="the prices model (default: var prices_model, then the seed's)")
+    parser.add_argument("--tag", help="the cohort tag (default: var refill_tag, then refill_append)")
+    parser.add_argument("--skip-balances-rewrite", action="store_true", help="skip Phase 1 (and its canary)")
+    parser.add_argument("--skip-price-dependent", action="store_true", help="skip Phase 2")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and the statements; write nothing")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same plan")
+    parser.add_argument("--report", type=Path, help="write the run report as JSON here")
+    parser.add_argument("--threads", type=_positive_int, help="dbt threads (default: the profile's)")
+    _add_dbt_target_flags(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="refill", description="Repair ClickHouse dbt models after an upstream data gap.")
     parser.add_argument("--version", action="version", version=f"refill {__version__}")
@@ -33,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         "dbt", help="run any dbt command with refill's drivers (e.g. driver: chdb)", add_help=False
     )
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+
+    for name, help_text in (
+        ("run", "repair the models a data gap damaged: preflight, cohort rewrite, canary, re-pull, rebuild, verify"),
+        ("plan", "print what `run` would do (same as run --dry-run); writes nothing"),
+    ):
+        _add_run_flags(commands.add_parser(name, help=help_text))
 
     demo = commands.add_parser("demo", help="replay the 2026-04-17 price-gap incident on the embedded engine")
     demo.add_argument("--work-dir", type=Path, default=None, help="where the demo warehouse lives")
@@ -46,6 +84,34 @@ def _run_dbt(args: argparse.Namespace) -> int:
     return run_dbt(args.dbt_args)
 
 
+def _run_refill(args: argparse.Namespace) -> int:
+    from refill.orchestrator import RunOptions, run_refill
+    from refill.plan import make_window, parse_date
+
+    window = make_window(
+        from_date=parse_date(args.from_date, "--from-date") if args.from_date else None,
+        lookback_days=args.lookback_days,
+        today=parse_date(args.today, "--today") if args.today else None,
+        buffer_days=args.buffer_days,
+    )
+    options = RunOptions(
+        window=window,
+        project_dir=args.project_dir or Path.cwd(),
+        profiles_dir=args.profiles_dir,
+        target=args.target,
+        threads=args.threads,
+        select=args.select,
+        prices_model=args.prices_model,
+        tag=args.tag,
+        skip_cohort=args.skip_balances_rewrite,
+        skip_lineage=args.skip_price_dependent,
+        dry_run=args.dry_run or args.command == "plan",
+        resume=args.resume,
+        report_path=args.report,
+    )
+    return run_refill(options)
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from refill.demo import run_demo
 
@@ -54,6 +120,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dbt": _run_dbt,
+    "run": _run_refill,
+    "plan": _run_refill,
     "demo": _run_demo,
 }
 

@@ -102,6 +102,26 @@ class DbtSession:
             raise StepFailed(f"dbt {' '.join(command)} failed{_failure_detail(result)}")
         return result
 
+    def select(self, selector: Sequence[str], *, manifest) -> list[str]:
+        """Model names dbt's own selector syntax resolves to (``dbt ls``, silenced)."""
+        result = self.invoke(
+            ["ls", "--log-level", "none", *selector, "--resource-type", "model", "--output", "name"],
+            manifest=manifest,
+            check=False,
+        )
+        if not result.success:
+            raise BadInput(f"dbt could not resolve {' '.join(selector)}{_failure_detail(result)}")
+        return sorted(result.result or [])
+
+    def show(self, sql: str, *, manifest, vars: dict[str, Any] | None = None):
+        """Rows of an inline (Jinja) query, compiled and run by dbt (``dbt show``, silenced)."""
+        result = self.invoke(
+            ["show", "--log-level", "none", "--inline", sql, "--limit", "-1"],
+            manifest=manifest,
+            vars=vars,
+        )
+        return result.result.results[0].agate_table
+
     def parse(self, vars: dict[str, Any] | None = None):
         """Parse the project; ``config()`` is resolved here, so pass the vars that matter."""
         result = self.invoke(["parse"], vars=vars, check=False, quiet=True)

@@ -57,3 +57,19 @@ def format_diff(diffs: list[ModelDiff], left: str = "refilled", right: str = "tr
     return "\n".join(lines)
 
 
+
+
+def checksums(warehouse: Warehouse, schemas: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """(rows, order-independent hash of every row) of every table in ``schemas``."""
+    from refill.sql import literal
+
+    names = ", ".join(literal(s) for s in schemas)
+    tables = warehouse.rows(
+        f"SELECT database, name FROM system.tables WHERE database IN ({names}) AND engine LIKE '%MergeTree%'"
+        " ORDER BY database, name"
+    )
+    result = {}
+    for schema, name in tables:
+        rows, digest = warehouse.rows(f"SELECT count(), groupBitXor(cityHash64(*)) FROM {table(schema, name)}")[0]
+        result[f"{schema}.{name}"] = (int(rows), int(digest))
+    return result

@@ -1,0 +1,165 @@
+"""The project's dependency graph, as refill needs it: the cohort, its layers, the phases' sets.
+
+Built once from dbt's manifest (``ProjectGraph.from_manifest``) or directly from nodes in
+tests. Everything here is pure: no dbt invocation, no warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Mapping
+
+MATERIALIZED = {"table", "incremental", "materialized_view", "distributed_table", "distributed_incremental"}
+
+
+@dataclass(frozen=True)
+class Node:
+    unique_id: str
+    name: str
+    resource_type: str = "model"
+    materialized: str = "view"
+    tags: frozenset[str] = frozenset()
+    schema: str = ""
+    identifier: str = ""
+    parents: tuple[str, ...] = ()
+    original_file_path: str = ""
+
+    @property
+    def relation(self) -> str:
+        return self.identifier or self.name
+
+
+@dataclass(frozen=True)
+class Layering:
+    """Cohort models grouped so that every model's cohort ancestors are in earlier layers."""
+
+    layers: tuple[tuple[str, ...], ...]
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return tuple(uid for layer in self.layers for uid in layer)
+
+
+@dataclass(frozen=True)
+class StaleIntermediate:
+    """A materialized non-cohort model that sits between two cohort models."""
+
+    node: str
+    upstream: str
+    downstream: str
+
+
+@dataclass
+class ProjectGraph:
+    nodes: Mapping[str, Node]
+    _children: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for node in self.nodes.values():
+            for parent in node.parents:
+                self._children.setdefault(parent, set()).add(node.unique_id)
+
+    @classmethod
+    def from_manifest(cls, manifest) -> "ProjectGraph":
+        nodes = {}
+        for uid, node in manifest.nodes.items():
+            if node.resource_type not in ("model", "seed", "snapshot"):
+                continue
+            nodes[uid] = Node(
+                unique_id=uid,
+                name=node.name,
+                resource_type=str(node.resource_type),
+                materialized=str(node.config.materialized),
+                tags=frozenset(node.tags or ()),
+                schema=node.schema,
+                identifier=getattr(node, "alias", None) or node.name,
+                parents=tuple(p for p in getattr(node.depends_on, "nodes", ()) if p in manifest.nodes),
+                original_file_path=node.original_file_path,
+            )
+        return cls(nodes)
+
+    # -- lookups -----------------------------------------------------------------------
+
+    def by_name(self, name: str) -> Node | None:
+        matches = [n for n in self.nodes.values() if n.name == name and n.resource_type == "model"]
+        return matches[0] if len(matches) == 1 else None
+
+    def names(self, uids: Iterable[str]) -> list[str]:
+        return [self.nodes[uid].name for uid in uids]
+
+    def tagged(self, tag: str) -> set[str]:
+        return {uid for uid, n in self.nodes.items() if n.resource_type == "model" and tag in n.tags}
+
+    def descendants(self, roots: Iterable[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(roots)
+        while stack:
+            for child in self._children.get(stack.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return seen
+
+    def ancestors(self, uid: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(self.nodes[uid].parents)
+        while stack:
+            parent = stack.pop()
+            if parent not in seen and parent in self.nodes:
+                seen.add(parent)
+                stack.extend(self.nodes[parent].parents)
+        return seen
+
+    # -- the cohort --------------------------------------------------------------------
+
+    def cohort_layers(self, cohort: Iterable[str]) -> Layering:
+        """Layer = 1 + the deepest cohort ancestor's layer, over paths through any nodes."""
+        members = set(cohort)
+        depth: dict[str, int] = {}
+
+        def layer_of(uid: str) -> int:
+            if uid not in depth:
+                upstream = self.ancestors(uid) & members
+                depth[uid] = 1 + max((layer_of(u) for u in upstream), default=-1)
+            return depth[uid]
+
+        for uid in members:
+            layer_of(uid)
+        layers = [sorted((u for u in members if depth[u] == d), key=lambda u: self.nodes[u].name)
+                  for d in range(max(depth.values(), default=-1) + 1)]
+        return Layering(tuple(tuple(layer) for layer in layers))
+
+    def stale_intermediates(self, cohort: Iterable[str]) -> list[StaleIntermediate]:
+        """Materialized non-cohort models between cohort models.
+
+        Phase 1 rewrites the cohort alone; a view in between is read live, but a table in
+        between would still hold pre-refill rows when the downstream cohort model reads it.
+        """
+        members = set(cohort)
+        found = []
+        for downstream in sorted(members):
+            for node_id in sorted(self.ancestors(downstream) - members):
+                node = self.nodes[node_id]
+                if node.materialized not in MATERIALIZED:
+                    continue
+                upstream = sorted(self.ancestors(node_id) & members)
+                if upstream:
+                    found.append(StaleIntermediate(node_id, upstream[0], downstream))
+        return found
+
+    # -- ordering ----------------------------------------------------------------------
+
+    def topological(self, uids: Iterable[str]) -> list[str]:
+        """``uids`` in dependency order (ties by name), honouring paths through other nodes."""
+        members = set(uids)
+        upstream = {uid: self.ancestors(uid) & members for uid in members}
+        ordered: list[str] = []
+        placed: set[str] = set()
+        while len(ordered) < len(members):
+            ready = sorted((u for u in members - placed if upstream[u] <= placed), key=lambda u: self.nodes[u].name)
+            if not ready:
+                raise ValueError("dependency cycle among " + ", ".join(sorted(members - placed)))
+            ordered.extend(ready)
+            placed.update(ready)
+        return ordered

@@ -1,0 +1,191 @@
+"""``refill run`` / ``refill plan``: resolve the plan from the dbt graph, then run its steps."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from refill.errors import BadInput, RefillError
+from refill.graph import ProjectGraph
+from refill.phases import PHASE_TITLES, all_steps, preflight
+from refill.phases.context import RefillPlan, RunContext, Step, StepResult
+from refill.plan import Window
+from refill.session import DbtSession
+from refill.settings import resolve_settings
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    window: Window
+    project_dir: Path
+    profiles_dir: Path | None = None
+    target: str | None = None
+    threads: int | None = None
+    select: str | None = None
+    prices_model: str | None = None
+    tag: str | None = None
+    skip_cohort: bool = False
+    skip_lineage: bool = False
+    dry_run: bool = False
+    resume: bool = False
+    report_path: Path | None = None
+    quiet: bool = False
+    artifacts_dir: Path | None = None
+
+
+@dataclass
+class RunReport:
+    plan: dict[str, Any]
+    steps: list[StepResult] = field(default_factory=list)
+    parses: int = 0
+    dbt_invocations: int = 0
+    seconds: float = 0.0
+    exit_code: int = 0
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan,
+            "steps": [vars(s) for s in self.steps],
+            "parses": self.parses,
+            "dbt_invocations": self.dbt_invocations,
+            "seconds": round(self.seconds, 3),
+            "exit_code": self.exit_code,
+            "error": self.error,
+        }
+
+
+def open_session(options: RunOptions) -> DbtSession:
+    return DbtSession(
+        project_dir=options.project_dir,
+        profiles_dir=options.profiles_dir,
+        target=options.target,
+        threads=options.threads,
+        quiet=options.quiet,
+        artifacts_dir=options.artifacts_dir,
+    )
+
+
+def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[RefillPlan, ProjectGraph]:
+    """Resolve every phase's models from one parsed manifest; refuse what cannot work."""
+    settings = resolve_settings(session.project_dir, prices_model=options.prices_model, tag=options.tag)
+    graph = ProjectGraph.from_manifest(manifest)
+    if graph.by_name(settings.prices_model) is None:
+        raise BadInput(f"prices model '{settings.prices_model}' is not a model of this project (--prices-model)")
+    cohort = graph.tagged(settings.tag)
+    if not cohort and not options.skip_cohort:
+        raise BadInput(f"no model is tagged '{settings.tag}': the cohort is empty (--tag, or --skip-balances-rewrite)")
+    if not options.skip_cohort:
+        preflight.check_graph(graph, cohort, settings.prices_model)
+    selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
+    lineage_ids = set()
+    if not options.skip_lineage:
+        names = session.select(selector, manifest=manifest)
+        if options.select and not names:
+            raise BadInput(f"--select {options.select} matches no model outside tag:{settings.tag}")
+        lineage_ids = {graph.by_name(n).unique_id for n in names if graph.by_name(n)}
+    downstream_ids = {uid for uid in graph.descendants(cohort) - cohort if graph.nodes[uid].resource_type == "model"}
+    downstream_ids -= lineage_ids
+    plan = RefillPlan(
+        window=options.window,
+        settings=settings,
+        project_dir=str(session.project_dir),
+        schema=session.schema,
+        target=session.target_name,
+        cohort_layers=tuple(tuple(graph.names(layer)) for layer in graph.cohort_layers(cohort).layers),
+        lineage_selector=selector,
+        lineage_models=tuple(graph.names(graph.topological(lineage_ids))),
+        downstream_models=tuple(graph.names(graph.topological(downstream_ids))),
+        skip_cohort=options.skip_cohort,
+        skip_lineage=options.skip_lineage,
+    )
+    return plan, graph
+
+
+def describe_plan(plan: RefillPlan, steps: list[Step]) -> str:
+    w = plan.window
+    lines = [
+        f"refill plan {plan.run_id}  (target {plan.target}, schema {plan.schema})",
+        f"  from-date           : {w.from_date}  (gap = {(w.today - w.from_date).days} d, +{w.buffer_days} buffer)",
+        f"  today               : {w.today}",
+        f"  price_lookback_days : {w.lookback_days}",
+        f"  affected months     : {', '.join(m.isoformat() for m in w.months)}",
+        f"  prices model        : {plan.settings.prices_model}",
+        f"  phase 1 selector    : tag:{plan.settings.tag}" + ("  (skipped)" if plan.skip_cohort else ""),
+        f"  phase 2 selector    : {' '.join(plan.lineage_selector)}" + ("  (skipped)" if plan.skip_lineage else ""),
+    ]
+    if not plan.skip_cohort:
+        lines.append(f"\nPhase 1 — cohort rewrite, once per model per month ({len(plan.cohort)} models, "
+                     f"{len(plan.cohort_layers)} layers; each layer reads only final months of the ones above)")
+        lines += [f"  layer {i}: {', '.join(layer)}" for i, layer in enumerate(plan.cohort_layers, 1)]
+    if not plan.skip_lineage:
+        lines.append(f"\nPhase 2 — lineage re-pull, run order ({len(plan.lineage_models)} models)")
+        lines += [f"  {name}" for name in plan.lineage_models]
+    lines.append(f"\nPhase 3 — downstream rebuild, run order ({len(plan.downstream_models)} models)")
+    lines += [f"  {name}" for name in plan.downstream_models] or ["  (none: Phase 2 rebuilt every descendant)"]
+    lines.append("\nStatements")
+    for step in steps:
+        lines += [f"  [{step.key}] {statement}" for statement in step.statements]
+    return "\n".join(lines)
+
+
+def execute(ctx: RunContext, steps: list[Step], report: RunReport) -> None:
+    phase_started: dict[str, float] = {}
+    current = None
+    for step in steps:
+        if step.phase != current:
+            current = step.phase
+            phase_started[current] = time.monotonic()
+            print(f"\n=== {PHASE_TITLES[current]} ===", flush=True)
+        result = StepResult(step.key, step.phase, step.title)
+        report.steps.append(result)
+        started = time.monotonic()
+        try:
+            result.details = step.action(ctx) or {}
+            result.status = "ok"
+        except RefillError:
+            result.status = "failed"
+            raise
+        finally:
+            result.seconds = time.monotonic() - started
+        print(f"[{step.key}] OK in {result.seconds:.2f}s  (phase elapsed {time.monotonic() - phase_started[current]:.1f}s)",
+              flush=True)
+
+
+def summary_table(report: RunReport) -> str:
+    width = max([len(s.key) for s in report.steps] + [4])
+    lines = [f"{'step'.ljust(width)}  {'status':<7}  {'seconds':>8}"]
+    lines += [f"{s.key.ljust(width)}  {s.status:<7}  {s.seconds:>8.2f}" for s in report.steps]
+    lines.append(f"{'total'.ljust(width)}  {'':<7}  {report.seconds:>8.2f}   "
+                 f"(dbt parses: {report.parses}, dbt invocations: {report.dbt_invocations})")
+    return "\n".join(lines)
+
+
+def run_refill(options: RunOptions) -> int:
+    started = time.monotonic()
+    session = open_session(options)
+    manifest = session.parse()
+    plan, graph = build_plan(options, session, manifest)
+    steps = all_steps(plan, graph)
+    print(describe_plan(plan, steps), flush=True)
+    report = RunReport(plan=plan.as_dict() | {"run_id": plan.run_id})
+    if options.dry_run:
+        print("\n--dry-run: nothing was run and nothing was written.")
+        return 0
+    ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph)
+    try:
+        execute(ctx, steps, report)
+    except RefillError as exc:
+        report.exit_code, report.error = int(exc.exit_code), exc.message
+        raise
+    finally:
+        ctx.close()
+        report.seconds = time.monotonic() - started
+        report.parses, report.dbt_invocations = session.stats.parses, session.stats.invocations
+        print("\n" + summary_table(report), flush=True)
+        if options.report_path:
+            Path(options.report_path).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
+    return 0

@@ -1,0 +1,32 @@
+"""The phases of a refill, in the order they run.
+
+preflight → phase 1 (cohort rewrite) → phase 1.5 (canary) → phase 2 (lineage re-pull)
+→ phase 3 (downstream rebuild) → phase 4 (verify). Each module turns the plan into
+journaled steps.
+"""
+
+from __future__ import annotations
+
+from refill.graph import ProjectGraph
+from refill.phases import canary, cohort, downstream, lineage, preflight, verify
+from refill.phases.context import RefillPlan, Step
+
+PHASE_TITLES = {
+    preflight.PHASE: "Preflight",
+    cohort.PHASE: "Phase 1: cohort rewrite",
+    canary.PHASE: "Phase 1.5: canary",
+    lineage.PHASE: "Phase 2: lineage re-pull",
+    downstream.PHASE: "Phase 3: downstream rebuild",
+    verify.PHASE: "Phase 4: verify",
+}
+
+
+def all_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
+    return [
+        *preflight.steps(plan, graph),
+        *cohort.steps(plan),
+        *canary.steps(plan),
+        *lineage.steps(plan),
+        *downstream.steps(plan),
+        *verify.steps(plan),
+    ]

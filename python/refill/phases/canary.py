@@ -1,0 +1,78 @@
+"""Phase 1.5: the canary, an adjacent-day ratio scan across every touched month boundary.
+
+The scan starts 3 days before the first affected month, so a step that sits exactly on a
+month boundary (the upstream incident's uniform 2x July) is inside the window. The SQL
+is the package's ``refill.canary_query`` macro; dbt compiles and runs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from refill.phases.context import RefillPlan, RunContext, Step
+from refill.settings import Canary
+
+PHASE = "phase1.5"
+LEAD_DAYS = 3
+_QUERY = "{{ refill.canary_query(**var('refill_canary_args')) }}"
+
+
+@dataclass(frozen=True)
+class Violation:
+    model: str
+    entity: str
+    day: dt.date
+    previous: object
+    value: object
+    ratio: object
+
+    def describe(self) -> str:
+        return f"{self.model} {self.entity} {self.day}: {self.previous} -> {self.value} (ratio {self.ratio})"
+
+
+def scan_window(plan: RefillPlan) -> tuple[dt.date, dt.date]:
+    return plan.window.first_month - dt.timedelta(days=LEAD_DAYS), plan.window.today
+
+
+def scan_args(plan: RefillPlan, canary: Canary) -> dict:
+    start, end = scan_window(plan)
+    return {**canary.as_macro_args(), "start_date": start.isoformat(), "end_date": end.isoformat()}
+
+
+def scan(ctx: RunContext, canary: Canary) -> list[Violation]:
+    rows = ctx.session.show(_QUERY, manifest=ctx.manifest, vars={"refill_canary_args": scan_args(ctx.plan, canary)})
+    return [Violation(canary.model, str(r[0]), r[1], r[2], r[3], r[4]) for r in rows.rows]
+
+
+def scan_all(ctx: RunContext) -> list[Violation]:
+    return [v for canary in ctx.plan.settings.canaries for v in scan(ctx, canary)]
+
+
+def steps(plan: RefillPlan) -> list[Step]:
+    if not plan.settings.canaries:
+        return []
+    from refill.phases.verify import fail_with_rollback  # one place says how to roll back
+
+    def run(ctx: RunContext) -> dict:
+        violations = scan_all(ctx)
+        start, end = scan_window(plan)
+        print(f"[phase1.5] canary {start}..{end}: {len(plan.settings.canaries)} scan(s), "
+              f"{len(violations)} violation(s)", flush=True)
+        if violations:
+            fail_with_rollback(ctx, "canary", [v.describe() for v in violations])
+        return {"violations": 0}
+
+    return [
+        Step(
+            key="phase1.5",
+            phase=PHASE,
+            title=f"canary: {', '.join(c.model for c in plan.settings.canaries)}",
+            statements=tuple(
+                f"dbt show --inline \"{_QUERY}\" --vars '{json.dumps({'refill_canary_args': scan_args(plan, c)})}'"
+                for c in plan.settings.canaries
+            ),
+            action=run,
+        )
+    ]

@@ -1,0 +1,25 @@
+"""How phases call dbt: package macros through run-operation, models through run."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any, Sequence
+
+from refill.phases.context import RunContext
+
+
+def run_operation_statement(macro: str, args: dict[str, Any]) -> str:
+    return f"dbt run-operation refill.{macro} --args {shlex.quote(json.dumps(args, sort_keys=True))}"
+
+
+def run_operation(ctx: RunContext, macro: str, args: dict[str, Any]) -> dict[str, Any]:
+    ctx.session.invoke(["run-operation", f"refill.{macro}", "--args", json.dumps(args)], manifest=ctx.manifest)
+    return {"macro": macro, "args": args}
+
+
+def run_statement(selector: Sequence[str], vars: dict[str, Any] | None = None) -> str:
+    text = "dbt run " + " ".join(shlex.quote(part) for part in selector)
+    if vars:
+        text += " --vars " + shlex.quote(json.dumps(vars, sort_keys=True))
+    return text

@@ -1,0 +1,77 @@
+"""Preflight: refuse a plan that would silently do the wrong thing, clear poisoned
+mutations on the tables the plan touches, and back up the partitions Phase 1 replaces."""
+
+from __future__ import annotations
+
+from refill.errors import ContractViolation
+from refill.graph import ProjectGraph
+from refill.phases.context import RefillPlan, RunContext, Step
+from refill.phases.invocation import run_operation, run_operation_statement
+
+PHASE = "preflight"
+BACKUP_SUFFIX = "__refill_backup"
+
+
+def check_graph(graph: ProjectGraph, cohort: set[str], prices_model: str) -> None:
+    """Refuse cohort inputs that Phase 1 would read stale: materialized models that sit
+    between cohort models, or that turn prices into something a cohort model reads."""
+    problems = [
+        f"{graph.nodes[s.node].name} ({graph.nodes[s.node].materialized}) sits between cohort models "
+        f"{graph.nodes[s.upstream].name} and {graph.nodes[s.downstream].name}"
+        for s in graph.stale_intermediates(cohort)
+    ]
+    prices = graph.by_name(prices_model)
+    if prices is not None:
+        priced = graph.descendants({prices.unique_id})
+        for uid in sorted(cohort):
+            for input_id in sorted((graph.ancestors(uid) & priced) - cohort):
+                node = graph.nodes[input_id]
+                if node.materialized not in ("view", "ephemeral"):
+                    problems.append(
+                        f"cohort model {graph.nodes[uid].name} reads {node.name} ({node.materialized}), "
+                        f"which is downstream of {prices_model} and only repaired after Phase 1"
+                    )
+    if problems:
+        raise ContractViolation(
+            "Phase 1 would read stale rows: " + "; ".join(sorted(set(problems)))
+            + " (tag the model refill_append or make it a view)"
+        )
+
+
+def backup_table_suffix(plan: RefillPlan) -> str:
+    return f"{BACKUP_SUFFIX}_{plan.run_id}"
+
+
+def touched_tables(ctx_graph: ProjectGraph, plan: RefillPlan) -> list[str]:
+    names = set(plan.cohort) | set(plan.lineage_models) | set(plan.downstream_models)
+    return sorted(n for n in names if (node := ctx_graph.by_name(n)) and node.materialized != "view")
+
+
+def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
+    kill_args = {"database": plan.schema, "tables": touched_tables(graph, plan)}
+    result = [
+        Step(
+            key="preflight:kill-failed-mutations",
+            phase=PHASE,
+            title="kill failed mutations on the touched tables",
+            statements=(run_operation_statement("kill_failed_mutations", kill_args),),
+            action=lambda ctx: run_operation(ctx, "kill_failed_mutations", kill_args),
+        )
+    ]
+    if not plan.skip_cohort:
+        backup_args = {
+            "database": plan.schema,
+            "tables": list(plan.cohort),
+            "partitions": [m.isoformat() for m in plan.window.months],
+            "suffix": backup_table_suffix(plan),
+        }
+        result.append(
+            Step(
+                key="preflight:backup",
+                phase=PHASE,
+                title=f"back up {len(plan.window.months)} month(s) of {len(plan.cohort)} cohort table(s)",
+                statements=(run_operation_statement("backup_partitions", backup_args),),
+                action=lambda ctx: run_operation(ctx, "backup_partitions", backup_args),
+            )
+        )
+    return result

@@ -1,0 +1,69 @@
+"""Phase 4: prove the result — no zero/NULL USD on the gap days where a price exists, no
+duplicate keys in any touched partition, and the canary again."""
+
+from __future__ import annotations
+
+from refill import checks
+from refill.errors import CheckFailed
+from refill.phases import canary
+from refill.phases.context import RefillPlan, RunContext, Step
+from refill.sql import ident, table
+
+PHASE = "phase4"
+
+
+def rollback_command(ctx: RunContext) -> str:
+    session, plan = ctx.session, ctx.plan
+    parts = ["python -m refill rollback", "--run", plan.run_id, "--project-dir", str(session.project_dir),
+             "--profiles-dir", str(session.profiles_dir), "--target", plan.target]
+    return " ".join(parts)
+
+
+def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
+    shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
+    hint = (f" Backups of the rewritten months are kept; to restore them: {rollback_command(ctx)}"
+            if not ctx.plan.skip_cohort else "")
+    raise CheckFailed(f"{what} failed: {shown}.{hint}")
+
+
+def priced_days_sql(plan: RefillPlan) -> str:
+    column = plan.settings.date_column
+    return f"SELECT DISTINCT toDate({ident(column)}) FROM {table(plan.schema, plan.settings.prices_model)}"
+
+
+def verify(ctx: RunContext) -> dict:
+    plan, warehouse = ctx.plan, ctx.warehouse
+    scope = [n for n in (*plan.cohort, *plan.lineage_models, *plan.downstream_models)]
+    zero_usd = checks.zero_usd_days(
+        warehouse, plan.schema, scope, plan.window.gap_days,
+        date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
+    )
+    duplicates = checks.duplicate_keys(warehouse, plan.schema, plan.cohort, plan.window.months)
+    violations = canary.scan_all(ctx)
+    problems = [f"{z.relation}.{z.column} is 0/NULL on {z.day} in {z.rows} row(s) where a price exists"
+                for z in zero_usd]
+    problems += [f"{d.relation} partition {d.partition_id} holds {d.duplicates} duplicate key(s) ({d.key})"
+                 for d in duplicates]
+    problems += [f"canary {v.describe()}" for v in violations]
+    print(f"[phase4] {len(scope)} model(s) checked on {len(plan.window.gap_days)} gap day(s): "
+          f"{len(zero_usd)} zero-USD finding(s), {len(duplicates)} duplicate-key partition(s), "
+          f"{len(violations)} canary violation(s)", flush=True)
+    if problems:
+        fail_with_rollback(ctx, "verification", problems)
+    return {"models_checked": len(scope), "zero_usd": 0, "duplicate_partitions": 0, "canary_violations": 0}
+
+
+def steps(plan: RefillPlan) -> list[Step]:
+    return [
+        Step(
+            key="phase4",
+            phase=PHASE,
+            title="verify: zero-USD rows, duplicate keys, canary",
+            statements=(f"SELECT … WHERE *_usd = 0 AND day IN gap days AND day IN ({priced_days_sql(plan)})",
+                        "SELECT count() - uniqExact(sorting key) per touched partition of the cohort",
+                        *("canary again" for _ in plan.settings.canaries[:1])),
+            action=verify,
+        )
+    ]
+
+

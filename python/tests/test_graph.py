@@ -1,0 +1,71 @@
+"""Cohort layering and phase sets over a dependency graph, without dbt."""
+
+from __future__ import annotations
+
+import pytest
+
+from refill.graph import Node, ProjectGraph
+
+TAG = "refill_append"
+
+
+def graph(*nodes: Node) -> ProjectGraph:
+    return ProjectGraph({n.unique_id: n for n in nodes})
+
+
+def model(name, *parents, materialized="incremental", cohort=False) -> Node:
+    return Node(
+        unique_id=f"model.p.{name}", name=name, materialized=materialized,
+        tags=frozenset({TAG}) if cohort else frozenset(), parents=tuple(f"model.p.{p}" for p in parents),
+    )
+
+
+LAB = graph(
+    model("prices", materialized="view"),
+    model("balances", "prices", cohort=True),
+    model("supply", "balances", cohort=True),
+    model("cohorts", "balances", "supply", cohort=True),
+    model("gpay_activity", "prices", cohort=True),
+    model("fct_metrics", "supply", "cohorts", materialized="table"),
+)
+
+
+def names(g, layering):
+    return [g.names(layer) for layer in layering.layers]
+
+
+def test_three_layer_cohort_is_ordered_by_its_dependencies():
+    layering = LAB.cohort_layers(LAB.tagged(TAG))
+    assert names(LAB, layering) == [["balances", "gpay_activity"], ["supply"], ["cohorts"]]
+
+
+def test_cohort_dependency_through_a_non_cohort_view_still_orders_the_layers():
+    g = graph(
+        model("a", cohort=True),
+        model("a_enriched", "a", materialized="view"),
+        model("b", "a_enriched", cohort=True),
+    )
+    assert names(g, g.cohort_layers(g.tagged(TAG))) == [["a"], ["b"]]
+    assert g.stale_intermediates(g.tagged(TAG)) == []
+
+
+@pytest.mark.parametrize("materialized", ["table", "incremental"])
+def test_materialized_model_between_cohort_models_is_reported(materialized):
+    g = graph(model("a", cohort=True), model("mid", "a", materialized=materialized), model("b", "mid", cohort=True))
+    (stale,) = g.stale_intermediates(g.tagged(TAG))
+    assert (stale.node, stale.upstream, stale.downstream) == ("model.p.mid", "model.p.a", "model.p.b")
+
+
+def test_topological_order_honours_paths_through_unselected_nodes():
+    assert LAB.names(LAB.topological({"model.p.fct_metrics", "model.p.balances", "model.p.cohorts"})) == [
+        "balances", "cohorts", "fct_metrics"]
+
+
+def test_descendants_are_transitive():
+    assert LAB.names(sorted(LAB.descendants({"model.p.supply"}))) == ["cohorts", "fct_metrics"]
+
+
+def test_cycle_is_reported():
+    g = graph(model("a", "b"), model("b", "a"))
+    with pytest.raises(ValueError, match="cycle"):
+        g.topological({"model.p.a", "model.p.b"})
