@@ -12,10 +12,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from refill import querylog
 from refill.errors import LockHeld
 
 DRIVER = "chdb"
@@ -91,6 +93,7 @@ def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, datab
     if not _open_clients.get(data_dir):
         _refuse_if_held(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     try:
         client = clickhouse_connect.get_client(
             interface=DRIVER, path=str(data_dir), settings=settings or {}, database=database
@@ -100,6 +103,7 @@ def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, datab
         raise
     _open_clients[data_dir] = _open_clients.get(data_dir, 0) + 1
     _release_on_close(client, data_dir)
+    querylog.attach(client, time.perf_counter() - started)  # off unless REFILL_QUERY_LOG is set
     return client
 
 
