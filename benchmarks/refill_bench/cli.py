@@ -1,0 +1,107 @@
+"""``python benchmarks/run.py``: parses arguments, runs the scenarios, writes the results."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from refill_bench import machine, report
+from refill_bench.config import default_scenarios, smoke_scenario
+from refill_bench.harness import BENCH_DIR, run_scenario
+
+DEFAULT_WORK_DIR = BENCH_DIR / ".work"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python benchmarks/run.py", description=(
+        "Recover the same incident with the seed's flow (dbt CLI per command) and with refill, "
+        "side by side, and write RESULTS.md, results.json and wall_vs_models.png."))
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the headline scenario only, once per flow")
+    size.add_argument("--smoke", action="store_true", help="a tiny project in seconds (what CI runs)")
+    parser.add_argument("--scenarios", help="comma-separated names (headline, gap-1mo, gap-2mo, gap-4mo, "
+                                            "models-100, models-1000)")
+    parser.add_argument("--repeats", type=int, help="repeats of the headline scenario (default 3)")
+    parser.add_argument("--scaling-repeats", type=int, default=1, help="repeats of the scaling scenarios")
+    parser.add_argument("--scale", type=int, help="override the headline's data scale")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="projects and warehouses")
+    parser.add_argument("--results-dir", type=Path, help="where results go (default: benchmarks/, or the "
+                                                         "work dir for --smoke and --quick)")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild incidents even if cached")
+    parser.add_argument("--keep-copies", action="store_true", help="keep each run's data directory")
+    parser.add_argument("--report-only", type=Path, metavar="RESULTS_JSON", help="re-render from a results.json")
+    parser.add_argument("--provisional", help="label the results provisional, with this reason")
+    return parser
+
+
+def select_scenarios(args: argparse.Namespace):
+    if args.smoke:
+        return [smoke_scenario()]
+    scenarios = default_scenarios(repeats=args.repeats or 3, scaling_repeats=args.scaling_repeats)
+    if args.scale:
+        scenarios = [replace(s, data=replace(s.data, scale=args.scale)) if s.name == "headline" else s
+                     for s in scenarios]
+    if args.quick:
+        scenarios = [replace(s, repeats=args.repeats or 1) for s in scenarios if s.name == "headline"]
+    if args.scenarios:
+        wanted = args.scenarios.split(",")
+        unknown = set(wanted) - {s.name for s in scenarios}
+        if unknown:
+            raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+        scenarios = [s for s in scenarios if s.name in wanted]
+    return scenarios
+
+
+def write_results(results: dict, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [out_dir / "results.json", out_dir / "RESULTS.md"]
+    written[0].write_text(json.dumps(results, indent=2, default=str) + "\n")
+    if report.plot(results, out_dir / "wall_vs_models.png"):
+        written.append(out_dir / "wall_vs_models.png")
+    written[1].write_text(report.markdown(results))
+    return written
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
+    started, clock = dt.datetime.now().astimezone(), time.monotonic()
+    load_start = machine.load_average()
+    results = {"scenarios": []}
+    for scenario in select_scenarios(args):
+        results["scenarios"].append(run_scenario(scenario, args.work_dir, rebuild=args.rebuild,
+                                                 keep_copies=args.keep_copies).as_dict())
+    results["machine"] = machine.describe()
+    results["meta"] = {
+        "command": "python benchmarks/run.py" + "".join(f" {shlex.quote(a)}" for a in argv),
+        "started": started.isoformat(timespec="seconds"),
+        "duration_minutes": (time.monotonic() - clock) / 60,
+        "load_start": load_start,
+        "load_end": machine.load_average(),
+        "provisional": args.provisional,
+    }
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.report_only:
+        results = json.loads(args.report_only.read_text())
+        out_dir = args.results_dir or args.report_only.parent
+    else:
+        results = run(args, argv)
+        out_dir = args.results_dir or (args.work_dir if (args.smoke or args.quick) else BENCH_DIR)
+    for path in write_results(results, out_dir):
+        print(f"wrote {path}")
+    summaries = [report.summarize(r) for r in results["scenarios"]]
+    for s in summaries:
+        print(f"{s.scenario['name']}: seed's flow {s.baseline['wall_seconds']:.1f}s, refill "
+              f"{s.refill['wall_seconds']:.1f}s (refill/seed {s.ratio('wall_seconds'):.2f}x), differing rows "
+              f"{s.baseline['differing_rows']:.0f} / {s.refill['differing_rows']:.0f}")
+    return 0

@@ -1,0 +1,126 @@
+"""What a benchmark run is made of: the project's shape, the data's size, the incident's dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+from refill.plan import Window, make_window
+
+# The seed's day of recovery; every scenario finds its gap on this day.
+TODAY = dt.date(2026, 4, 27)
+# A gap first day per number of affected months: the seed's own two examples
+# (2026-04-17, one month; 2026-03-30, two months) and one four months back.
+GAP_BY_MONTHS = {1: dt.date(2026, 4, 17), 2: dt.date(2026, 3, 30), 4: dt.date(2026, 1, 30)}
+
+
+@dataclass(frozen=True)
+class ProjectShape:
+    """How many models of which kind the generated project has."""
+
+    models: int = 300
+    cohort_size: int = 12
+    cohort_layers: int = 3
+    seed: int = 7  # the generator's random choices (kinds, predicates, parents)
+
+    def __post_init__(self) -> None:
+        if self.cohort_layers < 1 or self.cohort_size < self.cohort_layers:
+            raise ValueError(f"a cohort of {self.cohort_size} cannot have {self.cohort_layers} layers")
+        if self.models < self.cohort_size + 6:
+            raise ValueError(f"{self.models} models leave no room beside a cohort of {self.cohort_size}")
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """Raw feed size: ``scale`` multiplies the lab's wallets and transfers per day."""
+
+    scale: int = 200
+    history_start: dt.date = dt.date(2025, 10, 1)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Prices skip ``gap``; the damage is found and repaired on ``today``."""
+
+    gap: dt.date
+    today: dt.date = TODAY
+
+    @classmethod
+    def spanning(cls, months: int) -> "Incident":
+        if months not in GAP_BY_MONTHS:
+            raise ValueError(f"no preset gap spans {months} month(s); choose from {sorted(GAP_BY_MONTHS)}")
+        return cls(GAP_BY_MONTHS[months])
+
+    @property
+    def window(self) -> Window:
+        return make_window(from_date=self.gap, today=self.today)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One measured configuration: both flows, ``repeats`` times each, on the same incident."""
+
+    name: str
+    project: ProjectShape = field(default_factory=ProjectShape)
+    data: DataShape = field(default_factory=DataShape)
+    incident: Incident = field(default_factory=lambda: Incident.spanning(2))
+    repeats: int = 3
+    threads: int = 2
+    series: tuple[str, ...] = ()  # the scaling series this scenario is a point of
+
+    @property
+    def months(self) -> int:
+        return len(self.incident.window.months)
+
+    def incident_key(self) -> str:
+        """Identifies the incident state on disk: same key, same warehouse."""
+        identity = json.dumps({"project": asdict(self.project), "data": asdict(self.data),
+                               "incident": asdict(self.incident), "threads": self.threads},
+                              sort_keys=True, default=str)
+        return hashlib.sha256(identity.encode()).hexdigest()[:10]
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "project": asdict(self.project),
+                "data": {"scale": self.data.scale, "history_start": self.data.history_start.isoformat()},
+                "gap": self.incident.gap.isoformat(), "today": self.incident.today.isoformat(),
+                "months": self.months, "lookback_days": self.incident.window.lookback_days,
+                "repeats": self.repeats, "threads": self.threads, "series": list(self.series)}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Scenario":
+        return cls(
+            name=raw["name"],
+            project=ProjectShape(**raw["project"]),
+            data=DataShape(scale=raw["data"]["scale"],
+                           history_start=dt.date.fromisoformat(raw["data"]["history_start"])),
+            incident=Incident(dt.date.fromisoformat(raw["gap"]), dt.date.fromisoformat(raw["today"])),
+            repeats=raw["repeats"],
+            threads=raw["threads"],
+            series=tuple(raw.get("series", ())),
+        )
+
+
+def default_scenarios(repeats: int = 3, scaling_repeats: int = 1) -> list[Scenario]:
+    """The headline (300 models, two-month gap, full data) and the scaling series (smaller data)."""
+    small = DataShape(scale=50)
+    scenarios = [Scenario("headline", repeats=repeats, series=("headline",))]
+    scenarios += [Scenario(f"gap-{m}mo", data=small, incident=Incident.spanning(m), repeats=scaling_repeats,
+                           series=("months", "models") if m == 2 else ("months",))
+                  for m in (1, 2, 4)]
+    scenarios += [Scenario(f"models-{n}", project=ProjectShape(models=n), data=small, repeats=scaling_repeats,
+                           series=("models",))
+                  for n in (100, 1000)]
+    return scenarios
+
+
+def smoke_scenario() -> Scenario:
+    """Seconds-scale: the CI run that keeps the harness from rotting."""
+    return Scenario("smoke", project=ProjectShape(models=12, cohort_size=3, cohort_layers=3),
+                    data=DataShape(scale=1, history_start=dt.date(2026, 3, 1)),
+                    incident=Incident.spanning(1), repeats=1, series=("headline",))
+
+
+def with_repeats(scenario: Scenario, repeats: int) -> Scenario:
+    return replace(scenario, repeats=repeats)

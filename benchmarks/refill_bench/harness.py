@@ -1,0 +1,243 @@
+"""Runs scenarios: generate the project, build the incident once, then for every repeat copy
+the incident's data directory and recover it with each flow, measuring as it goes.
+
+Every heavy step is a child process (``python -m refill_bench …``); this process never
+opens the engine, so a flow's subprocesses always find the data directory free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from refill_bench import project as gen
+from refill_bench.config import Scenario
+from refill_bench.incident import FINGERPRINTS_FILE
+from refill_bench.flows import QUERY_LOG_FILE, RESULT_FILE, TRANSCRIPT_FILE, FlowOutcome, FlowSpec
+from refill_bench.measure import read_dbt_logs, read_query_log
+
+BENCH_DIR = Path(__file__).resolve().parents[1]
+FLOWS = ("baseline", "refill")
+# Bump when the way incidents are built changes, so cached ones are not reused.
+BUILD_VERSION = "2"
+
+
+@dataclass
+class Prepared:
+    scenario: Scenario
+    root: Path
+    project_dir: Path
+    incident_dir: Path
+    generated: gen.GeneratedProject
+    facts: dict
+    build_seconds: float | None  # None when an earlier build was reused
+
+
+@dataclass
+class FlowRun:
+    """One measured recovery."""
+
+    flow: str
+    repeat: int
+    exit_code: int
+    wall_seconds: float
+    phases: dict[str, float]
+    phase_busy: dict[str, float]  # engine-busy seconds inside each phase
+    dbt_invocations: int
+    parses: int
+    full_parses: int
+    cohort_executions: int
+    model_executions: int
+    optimize_statements: int
+    statements: int
+    query_seconds: float
+    busy_seconds: float
+    overhead_seconds: float
+    engine_query_seconds: float
+    engine_starts: int
+    engine_start_seconds: float
+    rows_inserted: int
+    rows_merged: int
+    peak_rss_mb: float
+    differing_rows: int
+    models_differing: dict[str, int]
+    supply_vs_truth: dict[str, float | None]
+    stale_unpriced_rows: int
+    load_before: float
+    notes: list[str] = field(default_factory=list)
+    canary_violations: int | None = None
+
+
+def child(command: str, *args: str, log: Path | None = None) -> float:
+    """Run ``python -m refill_bench <command>``; returns its wall time; raises on failure."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")]))}
+    started = time.perf_counter()
+    with open(log or os.devnull, "a") as out:
+        code = subprocess.run([sys.executable, "-m", "refill_bench", command, *args], cwd=BENCH_DIR, env=env,
+                              stdout=out, stderr=subprocess.STDOUT).returncode
+    seconds = time.perf_counter() - started
+    if code != 0 and command not in FLOWS:
+        raise RuntimeError(f"refill_bench {command} failed (exit {code}); see {log}")
+    return seconds
+
+
+def prepare(scenario: Scenario, work_dir: Path, rebuild: bool = False) -> Prepared:
+    """The generated project, the incident's data directory and the truth's files (built once
+    per identity; a directory whose build did not finish is rebuilt)."""
+    generated = gen.generate(scenario.project)
+    root = Path(work_dir).resolve() / f"{scenario.name}-{_identity(scenario, generated)}"
+    incident_dir, truth_chdb = root / "incident" / "chdb", root / "incident" / "truth-chdb"
+    project_dir = gen.write_project(generated, root / "project", incident_dir, truth_chdb, scenario.threads)
+    facts_file = root / "incident" / "facts.json"
+    build_seconds = None
+    if rebuild or not facts_file.exists() or not (root / "incident" / "truth" / FINGERPRINTS_FILE).exists():
+        shutil.rmtree(root / "incident", ignore_errors=True)
+        (root / "incident").mkdir(parents=True)
+        scenario_file, models_file = root / "scenario.json", root / "incident" / "models.json"
+        scenario_file.write_text(json.dumps(scenario.as_dict(), indent=2))
+        models_file.write_text(json.dumps([m.name for m in generated.models]))
+        print(f"[{scenario.name}] building the incident and its truth ({scenario.project.models} models, "
+              f"scale {scenario.data.scale}) …", flush=True)
+        log, work = root / "incident" / "build.log", str(root / "incident" / "work")
+        build_seconds = child("truth", str(scenario_file), str(project_dir), work, str(root / "incident" / "truth"),
+                              str(models_file), log=log)
+        shutil.rmtree(truth_chdb, ignore_errors=True)  # the truth lives on as files
+        build_seconds += child("incident", str(scenario_file), str(project_dir), work, str(facts_file), log=log)
+    return Prepared(scenario, root, project_dir, incident_dir, generated, json.loads(facts_file.read_text()),
+                    build_seconds)
+
+
+def _identity(scenario: Scenario, generated: gen.GeneratedProject) -> str:
+    """Same scenario and same model SQL: the incident on disk can be reused."""
+    text = BUILD_VERSION + scenario.incident_key() + "".join(m.sql for m in generated.models)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def run_flow(prepared: Prepared, flow: str, repeat: int, keep_copy: bool = False) -> FlowRun:
+    scenario = prepared.scenario
+    run_dir = prepared.root / "runs" / f"{flow}-{repeat}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    data_dir = run_dir / "chdb"
+    run_dir.mkdir(parents=True)
+    # The same machine state for every flow: a copy of the closed incident directory.
+    shutil.copytree(prepared.incident_dir, data_dir, symlinks=True)  # Atomic databases link metadata relatively
+    profiles_dir = run_dir / "profiles"
+    profiles_dir.mkdir()
+    (profiles_dir / "profiles.yml").write_text(_profiles_for(prepared.project_dir, data_dir))
+    spec = FlowSpec(flow=flow, project_dir=str(prepared.project_dir), profiles_dir=str(profiles_dir),
+                    target=gen.TARGET, schema=gen.SCHEMA, gap=scenario.incident.gap.isoformat(),
+                    today=scenario.incident.today.isoformat(), run_dir=str(run_dir))
+    spec_file = run_dir / "spec.json"
+    spec.save(spec_file)
+    load = os.getloadavg()[0]
+    spawned = time.time()
+    wall = child(flow, str(spec_file), log=run_dir / TRANSCRIPT_FILE)
+    outcome = FlowOutcome.load(run_dir / RESULT_FILE)
+    outcome.phases.insert(0, _startup_span(spawned, outcome))
+    correctness = _check(prepared, run_dir, profiles_dir)
+    if not keep_copy:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return _measure(prepared, flow, repeat, wall, outcome, run_dir, correctness, load)
+
+
+def _startup_span(spawned: float, outcome: FlowOutcome):
+    from refill_bench.flows import PhaseSpan
+
+    first = outcome.phases[0].start if outcome.phases else outcome.started
+    return PhaseSpan("startup", spawned, first)
+
+
+def _profiles_for(project_dir: Path, data_dir: Path) -> str:
+    profiles = yaml.safe_load((project_dir / "profiles.yml").read_text())
+    profiles[gen.PROJECT_NAME]["outputs"][gen.TARGET]["chdb_path"] = str(data_dir)
+    return yaml.safe_dump(profiles, sort_keys=False)
+
+
+def _check(prepared: Prepared, run_dir: Path, profiles_dir: Path) -> dict:
+    """Correctness in its own process, against the flow's copy, after the flow has exited."""
+    request = run_dir / "correctness-request.json"
+    names = [m.name for m in prepared.generated.models]
+    request.write_text(json.dumps({
+        "project_dir": str(prepared.project_dir), "profiles_dir": str(profiles_dir), "models": names,
+        "truth_dir": str(prepared.root / "incident" / "truth"),
+        "cohort": prepared.generated.cohort,
+        "months": [m.isoformat() for m in prepared.scenario.incident.window.months],
+        "gap": prepared.scenario.incident.gap.isoformat()}))
+    result = run_dir / "correctness.json"
+    child("correctness", str(request), str(result), log=run_dir / "correctness.log")
+    return json.loads(result.read_text())
+
+
+def _measure(prepared: Prepared, flow: str, repeat: int, wall: float, outcome: FlowOutcome, run_dir: Path,
+             correctness: dict, load: float) -> FlowRun:
+    queries = read_query_log(run_dir / QUERY_LOG_FILE)
+    dbt_log = read_dbt_logs(run_dir)
+    busy = queries.busy_seconds()
+    kinds = queries.kinds()
+    return FlowRun(
+        flow=flow,
+        repeat=repeat,
+        exit_code=outcome.exit_code,
+        wall_seconds=wall,
+        phases={span.phase: span.seconds for span in outcome.phases},
+        phase_busy={span.phase: queries.busy_seconds((span.start, span.end)) for span in outcome.phases},
+        dbt_invocations=outcome.dbt_invocations or dbt_log.invocations,
+        parses=outcome.parses if outcome.parses is not None else dbt_log.parses,
+        full_parses=dbt_log.full_parses,
+        cohort_executions=dbt_log.executions_of(prepared.generated.cohort),
+        model_executions=sum(dbt_log.executions.values()),
+        optimize_statements=kinds.get("OPTIMIZE", 0),
+        statements=len(queries.statements),
+        query_seconds=queries.query_seconds(),
+        busy_seconds=busy,
+        overhead_seconds=wall - busy,
+        engine_query_seconds=queries.engine_delta("QueryTimeMicroseconds") / 1e6,
+        engine_starts=len(queries.engine_opens),
+        engine_start_seconds=sum(queries.engine_opens),
+        rows_inserted=queries.engine_delta("InsertedRows"),
+        rows_merged=queries.engine_delta("MergedRows"),
+        peak_rss_mb=outcome.peak_rss_kb / 1024,
+        differing_rows=correctness["differing_rows"],
+        models_differing=correctness["models_differing"],
+        supply_vs_truth=correctness.get("supply_vs_truth", {}),
+        stale_unpriced_rows=correctness["stale_unpriced_rows"],
+        load_before=load,
+        notes=outcome.notes,
+        canary_violations=outcome.details.get("canary_violations"),
+    )
+
+
+@dataclass
+class ScenarioResult:
+    scenario: dict
+    incident: dict
+    build_seconds: float | None
+    runs: list[FlowRun]
+
+    def as_dict(self) -> dict:
+        return {"scenario": self.scenario, "incident": self.incident, "build_seconds": self.build_seconds,
+                "runs": [asdict(r) for r in self.runs]}
+
+
+def run_scenario(scenario: Scenario, work_dir: Path, *, rebuild: bool = False, keep_copies: bool = False) -> ScenarioResult:
+    prepared = prepare(scenario, work_dir, rebuild)
+    runs = []
+    for repeat in range(scenario.repeats):
+        # Alternate the order so neither flow always runs on a warmer machine.
+        for flow in FLOWS if repeat % 2 == 0 else tuple(reversed(FLOWS)):
+            print(f"[{scenario.name}] {flow} #{repeat + 1}/{scenario.repeats} …", flush=True)
+            result = run_flow(prepared, flow, repeat, keep_copies)
+            runs.append(result)
+            print(f"[{scenario.name}] {flow} #{repeat + 1}: {result.wall_seconds:.1f}s wall, "
+                  f"{result.dbt_invocations} dbt invocations, {result.differing_rows} differing rows"
+                  + (f", exit {result.exit_code}" if result.exit_code else ""), flush=True)
+    return ScenarioResult(scenario.as_dict(), prepared.facts, prepared.build_seconds, runs)
