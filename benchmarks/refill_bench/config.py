@@ -36,7 +36,7 @@ class ProjectShape:
 class DataShape:
     """Raw feed size: ``scale`` multiplies the lab's wallets and transfers per day."""
 
-    scale: int = 200
+    scale: int = 100
     history_start: dt.date = dt.date(2025, 10, 1)
 
 
@@ -104,7 +104,7 @@ class Scenario:
 
 def default_scenarios(repeats: int = 3, scaling_repeats: int = 1) -> list[Scenario]:
     """The headline (300 models, two-month gap, full data) and the scaling series (smaller data)."""
-    small = DataShape(scale=50)
+    small = DataShape(scale=25)
     scenarios = [Scenario("headline", repeats=repeats, series=("headline",))]
     scenarios += [Scenario(f"gap-{m}mo", data=small, incident=Incident.spanning(m), repeats=scaling_repeats,
                            series=("months", "models") if m == 2 else ("months",))

@@ -21,8 +21,8 @@ import yaml
 
 from refill_bench import project as gen
 from refill_bench.config import Scenario
+from refill_bench.flows import QUERY_LOG_FILE, RESULT_FILE, TRANSCRIPT_FILE, FlowOutcome, FlowSpec, PhaseSpan
 from refill_bench.incident import FINGERPRINTS_FILE
-from refill_bench.flows import QUERY_LOG_FILE, RESULT_FILE, TRANSCRIPT_FILE, FlowOutcome, FlowSpec
 from refill_bench.measure import read_dbt_logs, read_query_log
 
 BENCH_DIR = Path(__file__).resolve().parents[1]
@@ -75,6 +75,7 @@ class FlowRun:
     load_before: float
     notes: list[str] = field(default_factory=list)
     canary_violations: int | None = None
+    calls: list[dict] = field(default_factory=list)  # the seed's flow: one entry per dbt command
 
 
 def child(command: str, *args: str, log: Path | None = None) -> float:
@@ -149,9 +150,7 @@ def run_flow(prepared: Prepared, flow: str, repeat: int, keep_copy: bool = False
     return _measure(prepared, flow, repeat, wall, outcome, run_dir, correctness, load)
 
 
-def _startup_span(spawned: float, outcome: FlowOutcome):
-    from refill_bench.flows import PhaseSpan
-
+def _startup_span(spawned: float, outcome: FlowOutcome) -> PhaseSpan:
     first = outcome.phases[0].start if outcome.phases else outcome.started
     return PhaseSpan("startup", spawned, first)
 
@@ -213,6 +212,7 @@ def _measure(prepared: Prepared, flow: str, repeat: int, wall: float, outcome: F
         load_before=load,
         notes=outcome.notes,
         canary_violations=outcome.details.get("canary_violations"),
+        calls=outcome.details.get("calls", []),
     )
 
 

@@ -110,7 +110,7 @@ def _cohort_model(layer: int, slot: int, above: list[list[Model]], rng: random.R
     if layer == 1 and slot == 0:
         return Model(name, "cohort", t.balances(domain), "incremental", t.BALANCE)
     if layer == 1 and slot == 1:
-        return Model(name, "cohort", t.balances(domain, "cityHash64(address) % 4 = 0"), "incremental", t.BALANCE)
+        return Model(name, "cohort", t.balances(domain, "cityHash64(address) % 2 = 0"), "incremental", t.BALANCE)
     if layer == 1:
         predicate, segment = _flow_filter(rng)
         return Model(name, "cohort", t.flows(domain, predicate, segment), "incremental", t.FLOW)

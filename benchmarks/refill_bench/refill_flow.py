@@ -97,6 +97,9 @@ def run(spec: FlowSpec) -> FlowOutcome:
         report = json.loads(report_path.read_text())
         outcome.parses, outcome.dbt_invocations = report["parses"], report["dbt_invocations"]
         outcome.details["report"] = {k: report[k] for k in ("steps", "seconds", "exit_code", "error")}
+        canary = [step for step in report["steps"] if step["phase"] == "phase1.5"]
+        if canary:  # the step fails closed, so a finished step found nothing
+            outcome.details["canary_violations"] = 0 if canary[0]["status"] == "ok" else None
     return outcome
 
 

@@ -109,8 +109,10 @@ def evaluate_targets(summaries: list[Summary]) -> list[Target]:
                           f"{ratio:.2f}× ({server_ratio:.2f}× without engine start-ups{gap_note})",
                           ratio <= 0.3, _wall_note(head, ratio, server_ratio)))
     share = refill["overhead_seconds"] / refill["wall_seconds"]
+    server_share = (refill["overhead_seconds"] - refill["engine_start_seconds"]) / server_wall(refill)
     targets.append(Target("orchestration overhead ≤ 10 % of refill's wall",
-                          f"{share:.0%} ({refill['overhead_seconds']:.1f} s of {refill['wall_seconds']:.1f} s)",
+                          f"{share:.0%} ({refill['overhead_seconds']:.1f} s of {refill['wall_seconds']:.1f} s; "
+                          f"{server_share:.0%} without engine start-ups)",
                           share <= 0.10, "" if share <= 0.10 else _overhead_miss(refill)))
     expected = cohort * months
     phase1_ok = refill["cohort_executions"] == expected and refill["optimize_statements"] <= expected
@@ -146,6 +148,12 @@ def phase_overheads(run: dict) -> list[tuple[str, float]]:
 
 def _overhead_miss(refill: dict) -> str:
     parts = []
+    if refill["engine_starts"] > 1:
+        parts.append(
+            f"engine start-ups: {refill['engine_starts']:.0f} in one process, {refill['engine_start_seconds']:.1f} s — "
+            "chDB shuts down when its last client closes and every dbt invocation closes its connections; "
+            "holding one client open for the whole run (the orchestrator's Warehouse, opened first instead "
+            "of in Phase 4) would start it once; a ClickHouse server has no such cost")
     for phase, seconds in phase_overheads(refill)[:2]:
         cause, fix = OVERHEAD_CAUSES.get(phase, ("", ""))
         parts.append(f"{PHASE_LABELS.get(phase, phase)}: {seconds:.1f} s — {cause}; {fix}")
@@ -212,6 +220,8 @@ def headline_table(summary: Summary) -> str:
     add("orchestration overhead = wall − busy (s)", b["overhead_seconds"], r["overhead_seconds"])
     add("  … as a share of wall", f"{b['overhead_seconds'] / b['wall_seconds']:.0%}",
         f"{r['overhead_seconds'] / r['wall_seconds']:.0%}", ratio=False)
+    add("  … without engine start-ups (s, share of that wall)", _server_overhead(b), _server_overhead(r),
+        ratio=False)
     add("engine start-ups (count / s)", f"{b['engine_starts']:.0f} / {b['engine_start_seconds']:.1f}",
         f"{r['engine_starts']:.0f} / {r['engine_start_seconds']:.1f}", ratio=False)
     add("rows inserted", b["rows_inserted"], r["rows_inserted"], 0)
@@ -227,9 +237,14 @@ def headline_table(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+def _server_overhead(run: dict) -> str:
+    overhead = run["overhead_seconds"] - run["engine_start_seconds"]
+    return f"{overhead:,.1f} ({overhead / server_wall(run):.0%})"
+
+
 def _canary(run: dict) -> str:
     if run.get("canary_violations") is None:
-        return "passed" if run["flow"] == "refill" and not run.get("notes") else "—"
+        return "not run"
     return f"flagged {run['canary_violations']:.0f} row(s)" if run["canary_violations"] else "passed"
 
 
