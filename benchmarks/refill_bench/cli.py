@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "work dir for --smoke and --quick)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild incidents even if cached")
     parser.add_argument("--keep-copies", action="store_true", help="keep each run's data directory")
-    parser.add_argument("--report-only", type=Path, metavar="RESULTS_JSON", help="re-render from a results.json")
+    parser.add_argument("--report-only", type=Path, nargs="+", metavar="RESULTS_JSON",
+                        help="re-render from results.json file(s); several are merged (e.g. headline + scaling)")
     parser.add_argument("--provisional", help="label the results provisional, with this reason")
     return parser
 
@@ -88,12 +89,30 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> dict:
     return results
 
 
+def merge(parts: list[dict]) -> dict:
+    """Several runs' results as one: scenarios in order, the first machine, the runs' meta joined."""
+    if len(parts) == 1:
+        return parts[0]
+    metas = [part["meta"] for part in parts]
+    provisional = "; ".join(sorted({m["provisional"] for m in metas if m.get("provisional")}))
+    meta = {
+        "command": " && ".join(m["command"] for m in metas),
+        "started": metas[0]["started"],
+        "duration_minutes": sum(m["duration_minutes"] for m in metas),
+        "load_start": min(m["load_start"] for m in metas),
+        "load_end": max(m["load_end"] for m in metas),
+        "provisional": provisional or None,
+    }
+    return {"scenarios": [s for part in parts for s in part["scenarios"]], "machine": parts[0]["machine"],
+            "meta": meta}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.report_only:
-        results = json.loads(args.report_only.read_text())
-        out_dir = args.results_dir or args.report_only.parent
+        results = merge([json.loads(path.read_text()) for path in args.report_only])
+        out_dir = args.results_dir or args.report_only[0].parent
     else:
         results = run(args, argv)
         out_dir = args.results_dir or (args.work_dir if (args.smoke or args.quick) else BENCH_DIR)
