@@ -70,6 +70,7 @@ def phase1_month(op: Operator, month: str) -> None:
     month_vars = json.dumps({"start_month": month, "end_month": month})
     for _pass in ("A", "B"):
         op.dbt("run", "--select", f"tag:{op.spec.tag}", "--vars", month_vars)
+        # --quiet: since dbt 1.5 `ls` prints its log lines to stdout too; the loop wants the names only.
         listed = op.dbt("ls", "--quiet", "--select", f"tag:{op.spec.tag}", "--resource-type", "model",
                         "--output", "name")
         for model in listed.stdout.split():
