@@ -365,7 +365,8 @@ FLOWS_TEXT = """## What ran
   PARTITION`), the canary, Phase 2, Phase 3 (only descendants Phase 2 did not rebuild), Phase 4 verify.
 * **Measured** — wall: the flow's process from spawn to exit. Statements: every statement on the engine,
   timed around the chdb client (`REFILL_QUERY_LOG`, `refill/querylog.py`); *engine busy* is the wall time
-  during which at least one statement ran, and *orchestration overhead* = wall − engine busy. Engine
+  during which at least one statement ran, and *orchestration overhead* = wall − engine busy (with two
+  dbt threads, statements overlap: Σ of durations counts them twice and would understate it). Engine
   counters (`system.events`: inserted/merged rows, engine-side query time) per process. dbt invocations,
   manifest loads and model executions from dbt's JSON file log. Peak RSS: `getrusage` (children, for the
   baseline's dbt processes). Correctness: every model against the same project built from scratch with
