@@ -24,7 +24,6 @@ It exists only to be measured against; nothing else should run it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import resource
@@ -36,7 +35,6 @@ from typing import Sequence
 
 import yaml
 
-from refill.phases.canary import LEAD_DAYS
 from refill_bench.flows import QUERY_LOG_FILE, RESULT_FILE, TRANSCRIPT_FILE, FlowOutcome, FlowSpec, PhaseClock
 from refill_bench.measure import DBT_ENV
 
@@ -79,10 +77,10 @@ def phase1_month(op: Operator, month: str) -> None:
 
 
 def canary(op: Operator) -> list[dict]:
-    """The project's canaries, scanned from 3 days before the first month to today."""
+    """The project's canaries, scanned from 3 days before the first month to today (the scan
+    itself starts 3 days before the month of ``start_date``, as refill's canary does)."""
     window = op.spec.window
-    start = window.first_month - dt.timedelta(days=LEAD_DAYS)
-    scan = {"start_date": start.isoformat(), "end_date": window.today.isoformat()}
+    scan = {"start_date": window.first_month.isoformat(), "end_date": window.today.isoformat()}
     violations = []
     for entry in _canaries(Path(op.spec.project_dir)):
         args = ", ".join(f"{key}={value!r}" for key, value in {**entry, **scan}.items())

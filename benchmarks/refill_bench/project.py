@@ -312,7 +312,7 @@ OPERATOR_MACROS = """\
       FROM (
           SELECT {{ entity }} AS entity, toDate({{ date_column }}) AS day, sum({{ value_column }}) AS value
           FROM {{ ref(model) }}
-          WHERE day BETWEEN toDate('{{ start_date }}') AND toDate('{{ end_date }}')
+          WHERE day BETWEEN subtractDays(toStartOfMonth(toDate('{{ start_date }}')), 3) AND toDate('{{ end_date }}')
           {%- if where %} AND ({{ where }}){% endif %}
           GROUP BY entity, day
       )

@@ -62,6 +62,13 @@ def _instrument(clock: PhaseClock, missing: list[str]) -> None:
         canary.scan_all = lambda ctx: []  # Phase 4's canary re-scan needs the same macro
 
 
+def _declared(cls, **options) -> dict:
+    """The options ``cls`` knows. A run's journal and lock must be its own (a journal left by
+    an earlier repeat would make this one resume a finished run), where refill keeps them."""
+    fields = getattr(cls, "__dataclass_fields__", {})
+    return {name: value for name, value in options.items() if name in fields}
+
+
 def run(spec: FlowSpec) -> FlowOutcome:
     # dbt's imports belong to start-up, as they do for every dbt process of the seed's flow.
     for module in ("dbt.cli.main", "dbt.adapters.clickhouse"):
@@ -76,7 +83,8 @@ def run(spec: FlowSpec) -> FlowOutcome:
     _instrument(clock, missing)
     options = RunOptions(window=spec.window, project_dir=Path(spec.project_dir),
                          profiles_dir=Path(spec.profiles_dir), target=spec.target,
-                         artifacts_dir=run_dir / "refill", report_path=run_dir / REPORT_FILE)
+                         artifacts_dir=run_dir / "refill", report_path=run_dir / REPORT_FILE,
+                         **_declared(RunOptions, state_dir=run_dir / "state"))
     outcome = FlowOutcome(flow="refill", started=time.time(), ended=0)
     if missing:
         outcome.notes.append("package macros not on this branch: " + ", ".join(missing)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PHASE_ORDER = ("startup", "plan", "preflight", "phase1", "phase1.5", "phase2", "phase3", "phase4")
+PHASE_ORDER = ("startup", "plan", "preflight", "phase1", "phase1.5", "phase2", "phase3", "phase4", "finish")
 PHASE_LABELS = {
     "startup": "start-up (interpreter, imports)",
     "plan": "parse + plan",
@@ -21,6 +21,7 @@ PHASE_LABELS = {
     "phase2": "Phase 2 lineage re-pull",
     "phase3": "Phase 3 downstream rebuild",
     "phase4": "Phase 4 verify",
+    "finish": "finish",
 }
 # Where orchestration time goes, per phase, and what would shrink it.
 OVERHEAD_CAUSES = {
@@ -204,9 +205,9 @@ def headline_table(summary: Summary) -> str:
 
     add("wall (s)", b["wall_seconds"], r["wall_seconds"])
     add("wall without engine start-ups (s) — a server has none", server_wall(b), server_wall(r))
-    for phase in PHASE_ORDER:
-        if phase in b["phases"] or phase in r["phases"]:
-            add(f"  {PHASE_LABELS[phase]} (s)", b["phases"].get(phase), r["phases"].get(phase), 1, False)
+    seen = set(b["phases"]) | set(r["phases"])
+    for phase in [p for p in PHASE_ORDER if p in seen] + sorted(seen - set(PHASE_ORDER)):
+        add(f"  {PHASE_LABELS.get(phase, phase)} (s)", b["phases"].get(phase), r["phases"].get(phase), 1, False)
     add("dbt invocations", b["dbt_invocations"], r["dbt_invocations"], 0)
     add("manifest parses (full)", f"{b['parses']:.0f} ({b['full_parses']:.0f})",
         f"{r['parses']:.0f} ({r['full_parses']:.0f})", ratio=False)
