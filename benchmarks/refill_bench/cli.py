@@ -12,7 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from refill_bench import machine, report
+from refill_bench import machine
+from refill_bench.markdown import markdown
+from refill_bench.plot import plot
+from refill_bench.summary import summarize
 from refill_bench.config import default_scenarios, smoke_scenario
 from refill_bench.harness import BENCH_DIR, run_scenario
 
@@ -64,9 +67,9 @@ def write_results(results: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / "results.json", out_dir / "RESULTS.md"]
     written[0].write_text(json.dumps(results, indent=2, default=str) + "\n")
-    if report.plot(results, out_dir / "wall_vs_models.png"):
+    if plot(results, out_dir / "wall_vs_models.png"):
         written.append(out_dir / "wall_vs_models.png")
-    written[1].write_text(report.markdown(results))
+    written[1].write_text(markdown(results))
     return written
 
 
@@ -118,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out_dir = args.results_dir or (args.work_dir if (args.smoke or args.quick) else BENCH_DIR)
     for path in write_results(results, out_dir):
         print(f"wrote {path}")
-    summaries = [report.summarize(r) for r in results["scenarios"]]
+    summaries = [summarize(r) for r in results["scenarios"]]
     for s in summaries:
         print(f"{s.scenario['name']}: seed's flow {s.baseline['wall_seconds']:.1f}s, refill "
               f"{s.refill['wall_seconds']:.1f}s (refill/seed {s.ratio('wall_seconds'):.2f}x), differing rows "

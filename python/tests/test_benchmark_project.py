@@ -13,9 +13,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from refill.graph import Node, ProjectGraph  # noqa: E402
 from refill.phases.preflight import check_graph  # noqa: E402
-from refill_bench import project, report  # noqa: E402
+from refill_bench import project  # noqa: E402
 from refill_bench.config import ProjectShape  # noqa: E402
 from refill_bench.measure import union_length  # noqa: E402
+from refill_bench.summary import median_run  # noqa: E402
 
 _REF = re.compile(r"ref\('([a-z0-9_]+)'\)")
 
@@ -90,7 +91,7 @@ def test_union_length_counts_overlapping_statements_once():
 def test_medians_are_taken_per_number_and_per_phase():
     runs = [{"flow": "refill", "wall_seconds": w, "phases": {"phase1": p}, "notes": []}
             for w, p in ((3.0, 1.0), (1.0, 2.0), (2.0, 3.0))]
-    merged = report.median_run(runs)
+    merged = median_run(runs)
     assert merged["wall_seconds"] == 2.0
     assert merged["phases"] == {"phase1": 2.0}
     assert merged["wall_all"] == [1.0, 2.0, 3.0]
