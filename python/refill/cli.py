@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -53,6 +54,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same plan")
     parser.add_argument("--report", type=Path, help="write the run report as JSON here")
     parser.add_argument("--threads", type=_positive_int, help="dbt threads (default: the profile's)")
+    parser.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(parser)
 
 
@@ -108,6 +110,8 @@ def _run_refill(args: argparse.Namespace) -> int:
         dry_run=args.dry_run or args.command == "plan",
         resume=args.resume,
         report_path=args.report,
+        state_dir=args.state_dir,
+        command=shlex.join(["python", "-m", "refill", *args.argv]),
     )
     return run_refill(options)
 
@@ -132,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:1] == ["dbt"]:  # everything after `dbt` belongs to dbt, --help included
             return _run_dbt(argparse.Namespace(dbt_args=argv[1:]))
         args = build_parser().parse_args(argv)
+        args.argv = argv
         if not args.command:
             build_parser().print_help(sys.stderr)
             return ExitCode.BAD_INPUT

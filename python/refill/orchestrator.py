@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refill.errors import BadInput, RefillError
+from refill.errors import BadInput, LockHeld, RefillError
 from refill.graph import ProjectGraph
+from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
+from refill.lock import LocalLock, WarehouseLock, holder_info
 from refill.phases import PHASE_TITLES, all_steps, preflight
 from refill.phases.context import RefillPlan, RunContext, Step, StepResult
 from refill.plan import Window
 from refill.session import DbtSession
 from refill.settings import resolve_settings
+from refill.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class RunOptions:
     report_path: Path | None = None
     quiet: bool = False
     artifacts_dir: Path | None = None
+    state_dir: Path | None = None  # journals and the local lock (default <project>/.refill/state)
+    command: str = ""
 
 
 @dataclass
@@ -132,7 +137,7 @@ def describe_plan(plan: RefillPlan, steps: list[Step]) -> str:
     return "\n".join(lines)
 
 
-def execute(ctx: RunContext, steps: list[Step], report: RunReport) -> None:
+def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Journal) -> None:
     phase_started: dict[str, float] = {}
     current = None
     for step in steps:
@@ -142,6 +147,10 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport) -> None:
             print(f"\n=== {PHASE_TITLES[current]} ===", flush=True)
         result = StepResult(step.key, step.phase, step.title)
         report.steps.append(result)
+        if journal.is_done(step.key) and not step.repeat_on_resume:
+            result.status = "skipped"
+            print(f"[{step.key}] done by an earlier attempt of run {journal.run_id}: skipped", flush=True)
+            continue
         started = time.monotonic()
         try:
             result.details = step.action(ctx) or {}
@@ -151,6 +160,7 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport) -> None:
             raise
         finally:
             result.seconds = time.monotonic() - started
+            journal.record_step(step.key, result.status, result.seconds, result.details)
         print(f"[{step.key}] OK in {result.seconds:.2f}s  (phase elapsed {time.monotonic() - phase_started[current]:.1f}s)",
               flush=True)
 
@@ -164,6 +174,20 @@ def summary_table(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool) -> None:
+    """A refill that stopped half-way owns its months until it is finished or rolled back."""
+    others = [j for j in store.pending() if j.run_id != run_id]
+    if others:
+        other = others[0]
+        raise LockHeld(
+            f"run {other.run_id} ({other.data.get('error') or other.status}) has not finished on this target; "
+            f"resume it with `{other.data.get('command') or 'the same command'}` "
+            f"or restore its backups with `python -m refill rollback --run {other.run_id}`"
+        )
+    if resume and store.load(run_id) is None:
+        raise BadInput(f"--resume: no interrupted run of this plan ({run_id}) to resume")
+
+
 def run_refill(options: RunOptions) -> int:
     started = time.monotonic()
     session = open_session(options)
@@ -175,14 +199,34 @@ def run_refill(options: RunOptions) -> int:
     if options.dry_run:
         print("\n--dry-run: nothing was run and nothing was written.")
         return 0
+    state = target_state_dir(options.state_dir or session.project_dir / ".refill" / "state",
+                             session.profile.profile_name, plan.target, session.credentials)
+    store = JournalStore(state)
+    holder = holder_info(plan.run_id, plan.summary())
+    local_lock = LocalLock(state / "lock", holder)
+    local_lock.acquire()
     ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph)
+    warehouse_lock = None
+    journal = None
     try:
-        execute(ctx, steps, report)
+        refuse_other_pending_runs(store, plan.run_id, resume=options.resume)
+        warehouse_lock = WarehouseLock(lambda: Warehouse(session.credentials, session.project_dir), plan.schema,
+                                       holder, cluster=ctx.warehouse.cluster)
+        warehouse_lock.acquire()
+        ctx.started_at = ctx.warehouse.scalar("SELECT now()")  # the server's clock, for orphan ages
+        journal = store.start(plan.run_id, report.plan, options.command)
+        execute(ctx, steps, report, journal)
+        journal.finish(DONE)
     except RefillError as exc:
         report.exit_code, report.error = int(exc.exit_code), exc.message
+        if journal is not None:
+            journal.finish(FAILED, exc.message)
         raise
     finally:
+        if warehouse_lock is not None:
+            warehouse_lock.release()
         ctx.close()
+        local_lock.release()
         report.seconds = time.monotonic() - started
         report.parses, report.dbt_invocations = session.stats.parses, session.stats.invocations
         print("\n" + summary_table(report), flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -41,6 +42,11 @@ class RefillPlan:
         identity = json.dumps({"project": self.project_dir, **self.as_dict()}, sort_keys=True)
         return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
+    def summary(self) -> str:
+        w = self.window
+        return (f"from {w.from_date} to {w.today}, months {', '.join(m.isoformat() for m in w.months)}, "
+                f"{len(self.cohort)} cohort / {len(self.lineage_models)} phase-2 / {len(self.downstream_models)} phase-3 models")
+
     def as_dict(self) -> dict:
         return {
             "window": self.window.as_dict(),
@@ -76,6 +82,7 @@ class Step:
     title: str
     statements: tuple[str, ...]
     action: Callable[["RunContext"], dict[str, Any] | None]
+    repeat_on_resume: bool = False  # cheap and idempotent: worth redoing after a crash
 
 
 @dataclass
@@ -84,6 +91,7 @@ class RunContext:
     session: DbtSession
     manifest: Any
     graph: ProjectGraph
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
     _warehouse: Warehouse | None = None
     _cohort_manifest: Any = None
 

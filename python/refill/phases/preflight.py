@@ -56,6 +56,7 @@ def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
             title="kill failed mutations on the touched tables",
             statements=(run_operation_statement("kill_failed_mutations", kill_args),),
             action=lambda ctx: run_operation(ctx, "kill_failed_mutations", kill_args),
+            repeat_on_resume=True,  # a crashed delete+insert may have left a poisoned mutation
         )
     ]
     if not plan.skip_cohort:
