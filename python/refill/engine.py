@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from refill import faults
 from refill.errors import LockHeld
 
 DRIVER = "chdb"
@@ -158,6 +159,14 @@ def install() -> None:
 
         def close(self):
             self._client.close()
+
+        def query(self, sql, **kwargs):
+            faults.at_statement(sql)
+            return super().query(sql, **kwargs)
+
+        def command(self, sql, **kwargs):
+            faults.at_statement(sql)
+            return super().command(sql, **kwargs)
 
     http_or_native = connections.get_db_client
 

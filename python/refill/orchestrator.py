@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from refill import faults
 from refill.errors import BadInput, LockHeld, RefillError
 from refill.graph import ProjectGraph
 from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
@@ -152,6 +153,7 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Jour
             print(f"[{step.key}] done by an earlier attempt of run {journal.run_id}: skipped", flush=True)
             continue
         started = time.monotonic()
+        faults.at_step(step.key, "before")
         try:
             result.details = step.action(ctx) or {}
             result.status = "ok"
@@ -161,6 +163,7 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Jour
         finally:
             result.seconds = time.monotonic() - started
             journal.record_step(step.key, result.status, result.seconds, result.details)
+        faults.at_step(step.key, "after")
         print(f"[{step.key}] OK in {result.seconds:.2f}s  (phase elapsed {time.monotonic() - phase_started[current]:.1f}s)",
               flush=True)
 
