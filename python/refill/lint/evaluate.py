@@ -1,0 +1,305 @@
+"""Evaluates a model's config() arguments and renders its body, with Jinja's own evaluator.
+
+The arguments are taken from the parsed template as expression nodes and compiled, with
+the top-level `{% set %}`/macro statements that precede the call, into a small template
+of assignments: every spelling that evaluates the same (a helper macro, a nested
+conditional, a variable) yields the same value, and a wrong branch yields the wrong one.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any, Iterable
+
+from jinja2 import Environment, Template, TemplateSyntaxError, nodes
+from jinja2.nodes import EvalContext, Impossible
+
+from refill.lint.context import CompilerError, RenderState, build_namespace
+from refill.lint.environment import make_environment
+from refill.lint.macros import MacroLibrary
+from refill.lint.model import CONTRACT_KEYS, ConfigValue, Failure, ModelFacts, ModelSource, Render
+from refill.lint.project import ADDITIVE_KEYS, Project, as_list
+from refill.lint.scan import ConfigScanner
+from refill.lint.scenario import COMBINATIONS, DAILY, DAILY_SCENARIO, MONTH_SCENARIOS, Combination, Scenario
+
+_RESULT = "refill_lint_value_"
+_WINDOW_VARS = frozenset({"start_month", "end_month"})
+
+
+class EvaluationFailure(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+class Evaluator:
+    """Evaluates the models of one project; the Jinja namespace is built once and reused."""
+
+    def __init__(self, project: Project, env: Environment | None = None) -> None:
+        self.project = project
+        self.env = env or make_environment()
+        self.state = RenderState(project_vars=dict(project.vars))
+        self._templates: dict[str, Template] = {}
+
+    @cached_property
+    def library(self) -> MacroLibrary:
+        return MacroLibrary(self.env, self.project.macros)
+
+    @cached_property
+    def namespace(self) -> dict[str, Any]:
+        namespace = build_namespace(self.state, self.library)
+        self.library.bind(namespace)
+        return namespace
+
+    # -- which models are in the cohort ------------------------------------------------
+
+    def scan(self, model: ModelSource) -> ConfigScanner:
+        """Parses up to the first config() call (raises EvaluationFailure on a syntax error)."""
+        self.state.model_name = model.name
+        scanner = ConfigScanner(self.env, model.source, filename=model.path)
+        return _guard_syntax(scanner.until_first_call)
+
+    def tags(self, model: ModelSource, scanner: ConfigScanner) -> frozenset[str]:
+        if model.tags is not None:
+            return model.tags
+        tags = [str(t) for t in as_list(self._external(model, "tags", DAILY))]
+        for expression in scanner.config.additive.get("tags", []):
+            tags += [str(t) for t in as_list(self._constant_or_evaluate(model, scanner, "tags", expression))]
+        return frozenset(tags)
+
+    def enabled(self, model: ModelSource, scanner: ConfigScanner) -> bool:
+        expression = scanner.config.arguments.get("enabled")
+        value = (
+            self._constant_or_evaluate(model, scanner, "enabled", expression)
+            if expression is not None
+            else self._external(model, "enabled", DAILY)
+        )
+        return value is None or str(value).strip().lower() not in {"false", "0", "no", ""}
+
+    # -- everything the rules read ------------------------------------------------------
+
+    def facts(self, model: ModelSource, scanner: ConfigScanner, allow_insert_overwrite: bool) -> ModelFacts:
+        self.state.model_name = model.name
+        facts = ModelFacts(model, allow_insert_overwrite, anchor_line=scanner.config.first_line or 1)
+        try:
+            _guard_syntax(scanner.to_end)
+        except EvaluationFailure as failed:
+            facts.failures.append(failed.failure)
+            return facts
+        facts.window_line, facts.branch_line = _window_lines(scanner.body)
+        self._evaluate_config(model, scanner, facts)
+        self._render_body(model, scanner, facts)
+        return facts
+
+    def _evaluate_config(self, model: ModelSource, scanner: ConfigScanner, facts: ModelFacts) -> None:
+        lines = model.source.splitlines()
+        for key in CONTRACT_KEYS:
+            entry = ConfigValue()
+            if key in scanner.config.arguments:
+                entry.line, entry.col = _keyword_position(lines, key, scanner.config.lines[key], facts.anchor_line)
+            try:
+                for combination in COMBINATIONS:
+                    entry.values[combination] = self._config_value(model, scanner, key, combination)
+            except EvaluationFailure as failed:
+                entry.failure = Failure(f"cannot evaluate config {key}: {failed.failure.message}",
+                                        entry.line or failed.failure.line, entry.col if entry.line else 1)
+                facts.failures.append(entry.failure)
+            facts.config[key] = entry
+
+    def _config_value(self, model: ModelSource, scanner: ConfigScanner, key: str, combination: Combination) -> Any:
+        expressions = scanner.config.additive.get(key, [])
+        if key in ("pre_hook", "post_hook"):
+            return self._hooks(model, scanner, key, combination)
+        if key in ADDITIVE_KEYS:
+            values = as_list(self._external(model, key, combination))
+            for index in range(len(expressions)):
+                values += as_list(self._argument(model, scanner, key, combination, index))
+            return values
+        if expressions:
+            return self._argument(model, scanner, key, combination, len(expressions) - 1)
+        return self._external(model, key, combination)
+
+    def _hooks(self, model: ModelSource, scanner: ConfigScanner, key: str, combination: Combination) -> list[str]:
+        """Hook SQL as dbt would run it: the folder's hooks first, then the model's own."""
+        from_call: list[Any] = []
+        for index in range(len(scanner.config.additive.get(key, []))):
+            from_call += as_list(self._argument(model, scanner, key, combination, index))
+        external = as_list(model.external.get(key))
+        if model.external_hooks_include_call and from_call:
+            external = external[: max(0, len(external) - len(from_call))]
+        self._set_scenario(Scenario(combination, incremental=True))
+        return [self._render_string(model, _hook_sql(hook)) for hook in [*external, *from_call]]
+
+    # -- Jinja evaluation -------------------------------------------------------------
+
+    def _constant_or_evaluate(self, model: ModelSource, scanner: ConfigScanner, key: str, expression: nodes.Expr) -> Any:
+        try:
+            return expression.as_const(EvalContext(self.env))
+        except Impossible:
+            index = scanner.config.additive[key].index(expression)
+            return self._argument(model, scanner, key, DAILY, index)
+
+    def _argument(self, model: ModelSource, scanner: ConfigScanner, key: str, combination: Combination, index: int) -> Any:
+        """One config() argument's value; if the arguments fail together, this one alone."""
+        self._set_scenario(Scenario(combination, incremental=True))
+        name = f"{_RESULT}{key}_{index}"
+        try:
+            return self._execute(self._arguments_template(model, scanner, None), model.path)[name]
+        except EvaluationFailure:
+            return self._execute(self._arguments_template(model, scanner, (key, index)), model.path)[name]
+
+    def _arguments_template(self, model: ModelSource, scanner: ConfigScanner, only: tuple[str, int] | None) -> Template:
+        calls = sum(len(expressions) for expressions in scanner.config.additive.values())
+        cache_key = f"arguments:{model.path}:{len(scanner.prelude)}:{calls}:{only}"
+        if cache_key not in self._templates:
+            body = list(scanner.prelude)
+            for key, expressions in scanner.config.additive.items():
+                for index, expression in enumerate(expressions):
+                    if only is None or only == (key, index):
+                        target = nodes.Name(f"{_RESULT}{key}_{index}", "store", lineno=expression.lineno)
+                        body.append(nodes.Assign(target, expression, lineno=expression.lineno))
+            self._templates[cache_key] = self._compile(nodes.Template(body, lineno=1), model.path)
+        return self._templates[cache_key]
+
+    def _render_body(self, model: ModelSource, scanner: ConfigScanner, facts: ModelFacts) -> None:
+        try:
+            template = self._compile(scanner.template(without_config=True), model.path)
+        except EvaluationFailure as failed:
+            facts.failures.append(failed.failure)
+            return
+        for scenario in (*MONTH_SCENARIOS, DAILY_SCENARIO):
+            self._set_scenario(scenario, {k: facts.value(k, scenario.combination) for k in CONTRACT_KEYS})
+            render = Render()
+            try:
+                render.sql = self._render(template, model.path)
+            except EvaluationFailure as failed:
+                render.failure = Failure(f"cannot render the model {scenario.describe()}: {failed.failure.message}",
+                                         failed.failure.line)
+                if all(f.line != render.failure.line for f in facts.failures):
+                    facts.failures.append(render.failure)
+            render.filter_calls = len(self.state.filter_calls)
+            facts.renders[scenario] = render
+
+    def _external(self, model: ModelSource, key: str, combination: Combination) -> Any:
+        value = model.external.get(key)
+        if value is None:
+            return None
+        self._set_scenario(Scenario(combination, incremental=True))
+        if isinstance(value, list):
+            return [self._render_string(model, item) for item in value]
+        return self._render_string(model, value)
+
+    def _render_string(self, model: ModelSource, value: Any) -> Any:
+        """A yml config or hook string is itself a Jinja template (dbt renders it too)."""
+        if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+            return value
+        if value not in self._templates:
+            self._templates[value] = self._compile(value, model.path)
+        return self._render(self._templates[value], model.path)
+
+    def _set_scenario(self, scenario: Scenario, config: dict[str, Any] | None = None) -> None:
+        self.state.cli_vars = scenario.combination.cli_vars()
+        self.state.incremental = scenario.incremental
+        self.state.config = config or {}
+        self.state.filter_calls = []
+
+    def _compile(self, source: str | nodes.Template, filename: str) -> Template:
+        try:
+            code = self.env.compile(source, filename=filename)
+        except TemplateSyntaxError as exc:
+            raise EvaluationFailure(Failure(exc.message or str(exc), exc.lineno or 1)) from None
+        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None))
+
+    def _execute(self, template: Template, filename: str) -> dict[str, Any]:
+        context = template.new_context(self.namespace)
+        try:
+            for _ in template.root_render_func(context):
+                pass
+        except Exception:  # any error in a model's Jinja is a finding, never a crash
+            try:
+                self.env.handle_exception()  # maps the traceback to template lines
+            except Exception as rewritten:
+                raise EvaluationFailure(self._explain(_failure(rewritten, filename))) from None
+        return context.vars
+
+    def _render(self, template: Template, filename: str) -> str:
+        try:
+            return template.render(self.namespace)
+        except Exception as exc:  # as above: reported with the model's line
+            raise EvaluationFailure(self._explain(_failure(exc, filename))) from None
+
+    def _explain(self, failure: Failure) -> Failure:
+        """An undefined macro may live in a macro file Jinja could not parse: say so."""
+        broken = self.library.broken if "library" in self.__dict__ else {}
+        if broken and "is undefined" in failure.message:
+            return Failure(f"{failure.message} (unparsable macro file: {'; '.join(broken.values())})", failure.line)
+        return failure
+
+
+def _guard_syntax(step) -> Any:
+    try:
+        return step()
+    except TemplateSyntaxError as exc:
+        raise EvaluationFailure(Failure(f"Jinja syntax error: {exc.message}", exc.lineno or 1)) from None
+
+
+def _failure(exc: Exception, filename: str) -> Failure:
+    line = getattr(exc, "lineno", None) if getattr(exc, "filename", None) in (None, filename) else None
+    traceback = exc.__traceback__
+    while traceback is not None and line is None:
+        if traceback.tb_frame.f_code.co_filename == filename:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    if isinstance(exc, CompilerError) or type(exc).__module__.startswith("jinja2"):
+        message = str(exc)
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return Failure(" ".join(message.split()), line or 1)
+
+
+def _hook_sql(hook: Any) -> Any:
+    if isinstance(hook, dict):
+        return hook.get("sql", "")
+    return hook
+
+
+def _keyword_position(lines: list[str], key: str, value_line: int, call_line: int) -> tuple[int, int]:
+    """The line and column of `key=`: Jinja records the value's line, not the keyword's."""
+    pattern = re.compile(rf"\b{re.escape(key)}\s*=")
+    for number in range(value_line, max(call_line, 1) - 1, -1):
+        if 0 < number <= len(lines):
+            match = pattern.search(lines[number - 1])
+            if match:
+                return number, match.start() + 1
+    return value_line, 1
+
+
+def _window_lines(body: Iterable[nodes.Node]) -> tuple[int | None, int | None]:
+    """Where the body writes start_month/end_month into SQL, and the `{% if %}` testing them."""
+    template = nodes.Template(list(body), lineno=1)
+    outputs = [
+        child.lineno
+        for output in template.find_all(nodes.Output)
+        for child in output.nodes
+        if not isinstance(child, nodes.TemplateData) and not _is_config_call(child) and _mentions_window(child)
+    ]
+    branches = [branch.lineno for branch in template.find_all(nodes.If) if _mentions_window(branch.test)]
+    return (min(outputs) if outputs else None), (min(branches) if branches else None)
+
+
+def _is_config_call(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name == "config"
+
+
+def _mentions_window(node: nodes.Node) -> bool:
+    if isinstance(node, nodes.Name) and node.name in _WINDOW_VARS:
+        return True
+    for name in node.find_all(nodes.Name):
+        if name.name in _WINDOW_VARS:
+            return True
+    for call in [node, *node.find_all(nodes.Call)]:
+        if (isinstance(call, nodes.Call) and isinstance(call.node, nodes.Name) and call.node.name == "var" and call.args
+                and isinstance(call.args[0], nodes.Const) and call.args[0].value in _WINDOW_VARS):
+            return True
+    return False
