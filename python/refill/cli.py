@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only these models (names or globs; repeatable, comma-separated)")
     lint.add_argument("--tag", default=None, help="the refill tag (default: var refill_tag, else refill_append)")
     lint.add_argument("--format", dest="output_format", choices=["text", "json", "github"], default="text")
+    lint.add_argument("--jobs", type=int, default=None, help="worker processes for large projects (default: CPUs, at most 4)")
     return parser
 
 
@@ -69,6 +70,7 @@ def _run_lint(args: argparse.Namespace) -> int:
     return run_lint(
         paths=args.paths, project_dir=args.project_dir, profiles_dir=args.profiles_dir, target=args.target,
         manifest=args.manifest, parse=args.parse, select=select, tag=args.tag, output_format=args.output_format,
+        jobs=args.jobs,
     )
 
 

@@ -12,7 +12,7 @@ from refill.lint.files import project_models, select_files
 from refill.lint.manifest import default_project_dir, load_manifest, manifest_models
 from refill.lint.model import ModelSource
 from refill.lint.report import FORMATS, summary
-from refill.lint.runner import lint_models
+from refill.lint.runner import default_jobs, lint_models
 
 
 def run_lint(
@@ -26,13 +26,16 @@ def run_lint(
     select: Sequence[str] | None = None,
     tag: str | None = None,
     output_format: str = "text",
+    jobs: int | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     started = time.monotonic()
     models = _models(paths, project_dir, profiles_dir, target, manifest, parse, err)
-    result = lint_models(models, tag=tag, select=set(select) if select else None)
+    files_mode = manifest is None and not parse  # dbt in this process: no forking
+    workers = (jobs or default_jobs()) if files_mode else 1
+    result = lint_models(models, tag=tag, select=set(select) if select else None, jobs=workers)
     out.write(FORMATS[output_format](result))
     print(summary(result, time.monotonic() - started), file=err)
     return int(ExitCode.CONTRACT if result.findings else ExitCode.OK)

@@ -47,4 +47,7 @@ def make_environment() -> Environment:
         autoescape=False,
     )
     env.filters.update(as_bool=_as_bool, as_native=lambda v: v, as_number=float, as_text=str)
+    # Constant folding at compile time costs more than it saves: each template renders
+    # a handful of times. The values are the same either way.
+    env.optimized = False
     return env

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from jinja2 import Environment, Template, TemplateSyntaxError, nodes
 from jinja2.nodes import EvalContext, Impossible
 
-from refill.lint.context import CompilerError, RenderState, build_namespace
+from refill.lint.context import FILTER_MACRO, CompilerError, RenderState, build_namespace
 from refill.lint.environment import make_environment
 from refill.lint.macros import MacroLibrary
 from refill.lint.model import CONTRACT_KEYS, ConfigValue, Failure, ModelFacts, ModelSource, Render
@@ -41,6 +41,7 @@ class Evaluator:
         self.env = env or make_environment()
         self.state = RenderState(project_vars=dict(project.vars))
         self._templates: dict[str, Template] = {}
+        self._arguments: dict[tuple, dict[str, Any]] = {}  # every argument's value, per model and combination
 
     @cached_property
     def library(self) -> MacroLibrary:
@@ -88,6 +89,7 @@ class Evaluator:
             facts.failures.append(failed.failure)
             return facts
         facts.window_line, facts.branch_line = _window_lines(scanner.body)
+        facts.filter_line = _filter_line(scanner.body)
         self._evaluate_config(model, scanner, facts)
         self._render_body(model, scanner, facts)
         return facts
@@ -142,12 +144,20 @@ class Evaluator:
 
     def _argument(self, model: ModelSource, scanner: ConfigScanner, key: str, combination: Combination, index: int) -> Any:
         """One config() argument's value; if the arguments fail together, this one alone."""
-        self._set_scenario(Scenario(combination, incremental=True))
         name = f"{_RESULT}{key}_{index}"
-        try:
-            return self._execute(self._arguments_template(model, scanner, None), model.path)[name]
-        except EvaluationFailure:
-            return self._execute(self._arguments_template(model, scanner, (key, index)), model.path)[name]
+        calls = sum(len(expressions) for expressions in scanner.config.additive.values())
+        memo_key = (model.path, calls, combination)
+        if memo_key not in self._arguments:
+            self._set_scenario(Scenario(combination, incremental=True))
+            try:
+                self._arguments[memo_key] = self._execute(self._arguments_template(model, scanner, None), model.path)
+            except EvaluationFailure:
+                self._arguments[memo_key] = {}
+        values = self._arguments[memo_key]
+        if name in values:
+            return values[name]
+        self._set_scenario(Scenario(combination, incremental=True))
+        return self._execute(self._arguments_template(model, scanner, (key, index)), model.path)[name]
 
     def _arguments_template(self, model: ModelSource, scanner: ConfigScanner, only: tuple[str, int] | None) -> Template:
         calls = sum(len(expressions) for expressions in scanner.config.additive.values())
@@ -286,6 +296,16 @@ def _window_lines(body: Iterable[nodes.Node]) -> tuple[int | None, int | None]:
     ]
     branches = [branch.lineno for branch in template.find_all(nodes.If) if _mentions_window(branch.test)]
     return (min(outputs) if outputs else None), (min(branches) if branches else None)
+
+
+def _filter_line(body: Iterable[nodes.Node]) -> int | None:
+    """Where the body calls apply_monthly_incremental_filter (prefixed or not)."""
+    for call in nodes.Template(list(body), lineno=1).find_all(nodes.Call):
+        callee = call.node
+        name = callee.name if isinstance(callee, nodes.Name) else getattr(callee, "attr", None)
+        if name == FILTER_MACRO:
+            return call.lineno
+    return None
 
 
 def _is_config_call(node: nodes.Node) -> bool:

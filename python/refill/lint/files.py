@@ -10,7 +10,7 @@ from typing import Iterable
 
 from refill.errors import BadInput
 from refill.lint.model import ModelSource
-from refill.lint.project import Project, display_path, find_project_root
+from refill.lint.project import FolderConfigs, Project, display_path, find_project_root
 
 # Never models, and dbt_packages may link back to the project itself (`local: ../`).
 _SKIPPED_DIRS = frozenset({"dbt_packages", "dbt_modules", "target", "logs", ".refill", ".git", "node_modules"})
@@ -25,23 +25,40 @@ class FileSelection:
 
 
 class ProjectCache:
+    """Projects by root, and each folder's project and place in it (resolved once per folder:
+    path resolution is the slowest part of walking a large project)."""
+
     def __init__(self) -> None:
         self._projects: dict[Path, Project] = {}
+        self._folders: dict[str, tuple[Project, FolderConfigs] | None] = {}
 
     def get(self, root: Path) -> Project:
         if root not in self._projects:
             self._projects[root] = Project.load(root)
         return self._projects[root]
 
+    def locate(self, folder: Path) -> tuple[Project, FolderConfigs] | None:
+        """The project a folder's .sql files belong to, and their dbt_project.yml configs."""
+        key = os.path.abspath(folder)
+        if key not in self._folders:
+            root = find_project_root(Path(key))
+            place = None
+            if root is not None:
+                project = self.get(root)
+                folders = project.model_location(Path(key) / "model.sql")
+                place = (project, project.folder_configs(folders)) if folders is not None else None
+            self._folders[key] = place
+        return self._folders[key]
+
 
 def select_files(paths: Iterable[str], projects: ProjectCache | None = None) -> FileSelection:
     """The models among `paths`; a path that no longer exists is skipped, not an error."""
     projects = projects or ProjectCache()
     selection = FileSelection()
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for argument in paths:
         for path in _expand(argument, selection):
-            resolved = path.resolve()
+            resolved = os.path.abspath(path)
             if resolved in seen:
                 continue
             seen.add(resolved)
@@ -89,18 +106,15 @@ def _walk(folder: Path) -> Iterable[Path]:
 
 
 def _model_file(path: Path, projects: ProjectCache) -> ModelSource | None:
-    root = find_project_root(path.parent)
-    if root is None:
+    place = projects.locate(path.parent)
+    if place is None:
         return None
-    project = projects.get(root)
-    folders = project.model_location(path)
-    if folders is None:
-        return None
+    project, configs = place
     name = path.stem
     return ModelSource(
         name=name,
         path=display_path(path),
         source=path.read_text(),
         project=project,
-        external=project.folder_config(folders, name),
+        external=configs.for_model(name),
     )

@@ -74,8 +74,10 @@ class ModelFacts:
     anchor_line: int = 1           # the first config() call, else line 1
     window_line: int | None = None  # where the body interpolates start_month/end_month
     branch_line: int | None = None  # the `{% if %}` that tests start_month
+    filter_line: int | None = None  # the apply_monthly_incremental_filter call
 
     _trees: dict[str, Any] = field(default_factory=dict, repr=False)
+    verdicts: dict[Scenario, Any] = field(default_factory=dict, repr=False)  # RF002/RF007's shared analysis
 
     def tree(self, scenario: Scenario):
         """The sqlglot tree of a render (cached), the NotSQL error, or None if not rendered."""
@@ -106,7 +108,7 @@ class ModelFacts:
         return self.anchor_line, 1
 
     def body_location(self) -> int:
-        return self.window_line or self.branch_line or self.anchor_line
+        return self.window_line or self.branch_line or self.filter_line or self.anchor_line
 
     def all_values(self, key: str) -> list[tuple[Combination, Any]]:
         return [(c, self.value(key, c)) for c in COMBINATIONS]

@@ -100,6 +100,26 @@ class Project:
             level = level.get(step) if step is not None else None
         return merged
 
+    def folder_configs(self, folders: tuple[str, ...]) -> "FolderConfigs":
+        """folder_config() for every model of one folder (the folder's part computed once)."""
+        return FolderConfigs(self, folders)
+
+
+class FolderConfigs:
+    def __init__(self, project: Project, folders: tuple[str, ...]) -> None:
+        self._project = project
+        self._folders = folders
+        level: Any = project.models_config
+        for step in folders:
+            level = level.get(step) if isinstance(level, Mapping) else None
+        self._level = level if isinstance(level, Mapping) else {}
+        self._shared = project.folder_config(folders, "")
+
+    def for_model(self, name: str) -> dict[str, Any]:
+        if isinstance(self._level.get(name), Mapping):  # configs for this one model by name
+            return self._project.folder_config(self._folders, name)
+        return dict(self._shared)
+
 
 def _project_vars(raw: Mapping[str, Any], project_name: str) -> dict[str, Any]:
     """Global vars, overlaid by the ones scoped to this project (`vars: {<name>: {...}}`)."""
@@ -148,10 +168,10 @@ def find_project_root(path: Path) -> Path | None:
     return None
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path | str) -> str:
     """A path as the user would type it: relative to the working directory when inside it."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return str(absolute.relative_to(Path.cwd()))
-    except ValueError:
-        return str(absolute)
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    if absolute.startswith(cwd + os.sep):
+        return absolute[len(cwd) + 1:]
+    return absolute

@@ -310,6 +310,12 @@ OK, MISSING, UNKNOWN = "ok", "missing", "unknown"
 
 def window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | str:
     """OK, MISSING (no bound on the date column), UNKNOWN (not rendered/parsed) or the wrong Window."""
+    if scenario not in facts.verdicts:
+        facts.verdicts[scenario] = _window_verdict(facts, scenario)
+    return facts.verdicts[scenario]
+
+
+def _window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | str:
     tree = facts.tree(scenario)
     if tree is None or isinstance(tree, NotSQL):
         return UNKNOWN

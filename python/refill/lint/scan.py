@@ -104,7 +104,7 @@ class ConfigScanner:
 
 
 def _config_calls(node: nodes.Node) -> list[nodes.Call]:
-    """config() calls made by a top-level output or `{% do %}` (not inside if/for bodies)."""
+    """config() calls made directly by a top-level `{{ }}` or `{% do %}` (dbt's spellings)."""
     if isinstance(node, nodes.Output):
         roots = node.nodes
     elif isinstance(node, nodes.ExprStmt):
@@ -112,10 +112,8 @@ def _config_calls(node: nodes.Node) -> list[nodes.Call]:
     else:
         return []
     return [
-        call
-        for root in roots
-        for call in ([root] if isinstance(root, nodes.Call) else []) + list(root.find_all(nodes.Call))
-        if isinstance(call.node, nodes.Name) and call.node.name == "config"
+        root for root in roots
+        if isinstance(root, nodes.Call) and isinstance(root.node, nodes.Name) and root.node.name == "config"
     ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 import sqlglot
@@ -43,6 +44,7 @@ def parse(sql: str) -> exp.Expression:
 
 # -- engine, partition, keys ----------------------------------------------------------
 
+@lru_cache(maxsize=1024)
 def engine_name(engine: str) -> str | None:
     """`ReplicatedReplacingMergeTree('/p', '{replica}', ver)` -> its name; None if not one."""
     try:
@@ -66,6 +68,7 @@ def month_column(expression: exp.Expression) -> exp.Column | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def partition_month_column(partition_by: str) -> str | None:
     try:
         column = month_column(parse(partition_by))
@@ -74,11 +77,13 @@ def partition_month_column(partition_by: str) -> str | None:
     return column.name if column is not None else None
 
 
+@lru_cache(maxsize=1024)
 def column_names(key: str) -> frozenset[str]:
     """Columns named by an ORDER BY or unique key: `(date, token)`, `date`, `tuple(a, b)`."""
     return frozenset(column.name for column in parse(key).find_all(exp.Column))
 
 
+@lru_cache(maxsize=1024)
 def is_set_statement(sql: str) -> bool:
     try:
         return isinstance(parse(sql), exp.Set)
