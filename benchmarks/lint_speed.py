@@ -13,6 +13,7 @@ The project lints clean, so the timing covers the full evaluation of every cohor
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -213,33 +214,44 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def time_lint(project: Path, runs: int) -> list[float]:
-    seconds = []
+def time_lint(project: Path, runs: int, jobs: int | None = None) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU seconds (user + system, workers included) of each fresh run.
+
+    On a shared machine the wall clock also measures the neighbours; CPU time does not.
+    """
+    command = [sys.executable, "-m", "refill", "lint", "--project-dir", str(project)]
+    if jobs:
+        command += ["--jobs", str(jobs)]
+    wall, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "refill", "lint", "--project-dir", str(project)],
-                              capture_output=True, text=True)
-        seconds.append(time.perf_counter() - started)
+        done = subprocess.run(command, capture_output=True, text=True)
+        wall.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode != 0:
             raise SystemExit(f"lint failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return seconds
+    return wall, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--cohort-every", type=int, default=20, help="one cohort model per this many models")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=None, help="passed to refill lint (default: its own)")
     parser.add_argument("--keep", type=Path, default=None, help="generate here and keep it")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="refill-lint-bench-") as scratch:
         project = args.keep or Path(scratch) / "bench"
         counts = generate(project, args.models, args.cohort_every)
-        seconds = time_lint(project, args.runs)
+        wall, cpu = time_lint(project, args.runs, args.jobs)
     print(f"models: {counts['total']} ({counts['cohort']} in the refill cohort)")
-    print(f"refill lint (files mode, fresh process): best {min(seconds):.2f}s, "
-          f"median {statistics.median(seconds):.2f}s over {len(seconds)} runs; target < {TARGET_SECONDS:.1f}s")
-    return 0 if min(seconds) < TARGET_SECONDS else 1
+    print(f"refill lint (files mode, fresh process, {len(wall)} runs): wall best {min(wall):.2f}s, "
+          f"median {statistics.median(wall):.2f}s; CPU best {min(cpu):.2f}s, median {statistics.median(cpu):.2f}s; "
+          f"target < {TARGET_SECONDS:.1f}s wall")
+    return 0 if min(wall) < TARGET_SECONDS else 1
 
 
 if __name__ == "__main__":

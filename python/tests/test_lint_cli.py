@@ -159,3 +159,18 @@ def test_preflight_cli_message_is_one_line(capsys, tmp_path):
     with pytest.raises(ContractViolation) as refused:
         raise_for_errors(findings)
     assert "\n" not in refused.value.message
+
+
+# -- the pre-commit hook ---------------------------------------------------------------
+
+def test_pre_commit_hook_runs_the_lint_on_changed_model_files(capsys):
+    import yaml
+
+    [hook] = yaml.safe_load((Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml").read_text())
+    assert (hook["id"], hook["language"]) == ("refill-lint", "python")
+    assert re.search(hook["files"], "models/x.sql") and not re.search(hook["files"], "models/x.yml")
+    program, *arguments = hook["entry"].split()
+    assert program == "refill"  # the console script: [project.scripts] refill = "refill.cli:main"
+    changed = [GOOD / "seed_exact.sql", BAD / "wrong_branch.sql", PROJECT / "models" / "removed.sql"]
+    assert main([*arguments, *map(str, changed)]) == ExitCode.CONTRACT
+    assert capsys.readouterr().out.count(" RF001 ") == 1

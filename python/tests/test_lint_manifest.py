@@ -75,7 +75,7 @@ def test_lab_manifest_json_through_the_cli(lab_parse, capsys):
 def test_fixture_findings_are_the_same_in_both_modes(fixture_parse):
     project, manifest, manifest_json = fixture_parse
     in_files = comparable(lint_project(project).findings, project)
-    assert len(in_files) == 15  # EXPECTED in test_lint_rules, with both hooks of folder_tagged_no_hooks
+    assert len(in_files) == 14  # EXPECTED in test_lint_rules
     assert comparable(check_manifest(manifest, project_dir=project), project) == in_files
     assert comparable(check_manifest(manifest_json, project_dir=project), project) == in_files
 
@@ -94,3 +94,22 @@ def test_manifest_mode_sees_tags_dbt_resolved_outside_the_model_file(fixture_par
     document["nodes"]["model.lint_fixtures.plain_view"]["tags"].append("refill_append")  # as if from schema.yml
     codes = {f.code for f in check_manifest(document, project_dir=project) if f.model == "plain_view"}
     assert {"RF001", "RF004", "RF005", "RF008"} <= codes
+
+
+def test_preflight_on_a_parsed_cohort_refuses_with_exit_5(fixture_parse):
+    from refill.errors import ContractViolation
+    from refill.lint import raise_for_errors
+
+    project, manifest, _ = fixture_parse
+    with pytest.raises(ContractViolation) as refused:
+        raise_for_errors(check_manifest(manifest, project_dir=project))
+    assert refused.value.exit_code == ExitCode.CONTRACT and "wrong_branch (RF001)" in refused.value.message
+
+
+def test_cli_parse_mode_lints_what_dbt_parsed(fixture_parse, monkeypatch, capsys):
+    project, manifest, _ = fixture_parse
+    monkeypatch.setattr(DbtSession, "parse", lambda self, vars=None: manifest)  # the parse is the fixture's
+    code = main(["lint", "--parse", "--project-dir", str(project), "--profiles-dir", str(project.parent),
+                 "--format", "json"])
+    assert code == ExitCode.CONTRACT
+    assert len(json.loads(capsys.readouterr().out)["findings"]) == 14

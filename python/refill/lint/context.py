@@ -23,9 +23,11 @@ from jinja2.utils import missing
 
 if TYPE_CHECKING:
     from refill.lint.macros import MacroLibrary
-    from refill.lint.project import Project
 
 LINT_SCHEMA = "lint"
+# What the hook stubs return. A hook may be a list, or a yml string that is itself Jinja
+# (`"{{ refill.refill_safe_pre_hook() }}"`): whatever dbt would run, the mark is in it
+# exactly when the macro's result is.
 PRE_HOOK_MARK = "__refill_safe_pre_hook__"
 POST_HOOK_MARK = "__refill_safe_post_hook__"
 FILTER_MACRO = "apply_monthly_incremental_filter"
@@ -38,7 +40,9 @@ class CompilerError(Exception):
     """exceptions.raise_compiler_error(), or a dbt rule a model broke while rendering."""
 
 
-class _MacroReturn(Exception):
+class MacroReturn(Exception):
+    """dbt's `return(value)`: leaves the macro with a value (the macro wrapper catches it)."""
+
     def __init__(self, value: Any) -> None:
         super().__init__()
         self.value = value
@@ -247,7 +251,7 @@ class _Exceptions:
 
 
 def _return(value: Any) -> None:
-    raise _MacroReturn(value)
+    raise MacroReturn(value)
 
 
 def _statement(name: str | None = None, fetch_result: bool = False, auto_begin: bool = True,

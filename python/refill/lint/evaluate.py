@@ -8,15 +8,15 @@ conditional, a variable) yields the same value, and a wrong branch yields the wr
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any
 
 from jinja2 import Environment, Template, TemplateSyntaxError, nodes
 from jinja2.nodes import EvalContext, Impossible
 
-from refill.lint.context import FILTER_MACRO, CompilerError, RenderState, build_namespace
+from refill.lint.context import CompilerError, RenderState, build_namespace
 from refill.lint.environment import make_environment
+from refill.lint.locate import filter_line, keyword_position, window_lines
 from refill.lint.macros import MacroLibrary
 from refill.lint.model import CONTRACT_KEYS, ConfigValue, Failure, ModelFacts, ModelSource, Render
 from refill.lint.project import ADDITIVE_KEYS, Project, as_list
@@ -24,7 +24,6 @@ from refill.lint.scan import ConfigScanner
 from refill.lint.scenario import COMBINATIONS, DAILY, DAILY_SCENARIO, MONTH_SCENARIOS, Combination, Scenario
 
 _RESULT = "refill_lint_value_"
-_WINDOW_VARS = frozenset({"start_month", "end_month"})
 
 
 class EvaluationFailure(Exception):
@@ -65,7 +64,7 @@ class Evaluator:
         if model.tags is not None:
             return model.tags
         tags = [str(t) for t in as_list(self._external(model, "tags", DAILY))]
-        for expression in scanner.config.additive.get("tags", []):
+        for expression in scanner.config.per_call.get("tags", []):
             tags += [str(t) for t in as_list(self._constant_or_evaluate(model, scanner, "tags", expression))]
         return frozenset(tags)
 
@@ -88,8 +87,8 @@ class Evaluator:
         except EvaluationFailure as failed:
             facts.failures.append(failed.failure)
             return facts
-        facts.window_line, facts.branch_line = _window_lines(scanner.body)
-        facts.filter_line = _filter_line(scanner.body)
+        facts.window_line, facts.branch_line = window_lines(scanner.body)
+        facts.filter_line = filter_line(scanner.body)
         self._evaluate_config(model, scanner, facts)
         self._render_body(model, scanner, facts)
         return facts
@@ -99,7 +98,7 @@ class Evaluator:
         for key in CONTRACT_KEYS:
             entry = ConfigValue()
             if key in scanner.config.arguments:
-                entry.line, entry.col = _keyword_position(lines, key, scanner.config.lines[key], facts.anchor_line)
+                entry.line, entry.col = keyword_position(lines, key, scanner.config.lines[key], facts.anchor_line)
             try:
                 for combination in COMBINATIONS:
                     entry.values[combination] = self._config_value(model, scanner, key, combination)
@@ -110,7 +109,7 @@ class Evaluator:
             facts.config[key] = entry
 
     def _config_value(self, model: ModelSource, scanner: ConfigScanner, key: str, combination: Combination) -> Any:
-        expressions = scanner.config.additive.get(key, [])
+        expressions = scanner.config.per_call.get(key, [])
         if key in ("pre_hook", "post_hook"):
             return self._hooks(model, scanner, key, combination)
         if key in ADDITIVE_KEYS:
@@ -125,7 +124,7 @@ class Evaluator:
     def _hooks(self, model: ModelSource, scanner: ConfigScanner, key: str, combination: Combination) -> list[str]:
         """Hook SQL as dbt would run it: the folder's hooks first, then the model's own."""
         from_call: list[Any] = []
-        for index in range(len(scanner.config.additive.get(key, []))):
+        for index in range(len(scanner.config.per_call.get(key, []))):
             from_call += as_list(self._argument(model, scanner, key, combination, index))
         external = as_list(model.external.get(key))
         if model.external_hooks_include_call and from_call:
@@ -139,13 +138,13 @@ class Evaluator:
         try:
             return expression.as_const(EvalContext(self.env))
         except Impossible:
-            index = scanner.config.additive[key].index(expression)
+            index = scanner.config.per_call[key].index(expression)
             return self._argument(model, scanner, key, DAILY, index)
 
     def _argument(self, model: ModelSource, scanner: ConfigScanner, key: str, combination: Combination, index: int) -> Any:
         """One config() argument's value; if the arguments fail together, this one alone."""
         name = f"{_RESULT}{key}_{index}"
-        calls = sum(len(expressions) for expressions in scanner.config.additive.values())
+        calls = sum(len(expressions) for expressions in scanner.config.per_call.values())
         memo_key = (model.path, calls, combination)
         if memo_key not in self._arguments:
             self._set_scenario(Scenario(combination, incremental=True))
@@ -160,11 +159,11 @@ class Evaluator:
         return self._execute(self._arguments_template(model, scanner, (key, index)), model.path)[name]
 
     def _arguments_template(self, model: ModelSource, scanner: ConfigScanner, only: tuple[str, int] | None) -> Template:
-        calls = sum(len(expressions) for expressions in scanner.config.additive.values())
+        calls = sum(len(expressions) for expressions in scanner.config.per_call.values())
         cache_key = f"arguments:{model.path}:{len(scanner.prelude)}:{calls}:{only}"
         if cache_key not in self._templates:
             body = list(scanner.prelude)
-            for key, expressions in scanner.config.additive.items():
+            for key, expressions in scanner.config.per_call.items():
                 for index, expression in enumerate(expressions):
                     if only is None or only == (key, index):
                         target = nodes.Name(f"{_RESULT}{key}_{index}", "store", lineno=expression.lineno)
@@ -272,54 +271,3 @@ def _hook_sql(hook: Any) -> Any:
     if isinstance(hook, dict):
         return hook.get("sql", "")
     return hook
-
-
-def _keyword_position(lines: list[str], key: str, value_line: int, call_line: int) -> tuple[int, int]:
-    """The line and column of `key=`: Jinja records the value's line, not the keyword's."""
-    pattern = re.compile(rf"\b{re.escape(key)}\s*=")
-    for number in range(value_line, max(call_line, 1) - 1, -1):
-        if 0 < number <= len(lines):
-            match = pattern.search(lines[number - 1])
-            if match:
-                return number, match.start() + 1
-    return value_line, 1
-
-
-def _window_lines(body: Iterable[nodes.Node]) -> tuple[int | None, int | None]:
-    """Where the body writes start_month/end_month into SQL, and the `{% if %}` testing them."""
-    template = nodes.Template(list(body), lineno=1)
-    outputs = [
-        child.lineno
-        for output in template.find_all(nodes.Output)
-        for child in output.nodes
-        if not isinstance(child, nodes.TemplateData) and not _is_config_call(child) and _mentions_window(child)
-    ]
-    branches = [branch.lineno for branch in template.find_all(nodes.If) if _mentions_window(branch.test)]
-    return (min(outputs) if outputs else None), (min(branches) if branches else None)
-
-
-def _filter_line(body: Iterable[nodes.Node]) -> int | None:
-    """Where the body calls apply_monthly_incremental_filter (prefixed or not)."""
-    for call in nodes.Template(list(body), lineno=1).find_all(nodes.Call):
-        callee = call.node
-        name = callee.name if isinstance(callee, nodes.Name) else getattr(callee, "attr", None)
-        if name == FILTER_MACRO:
-            return call.lineno
-    return None
-
-
-def _is_config_call(node: nodes.Node) -> bool:
-    return isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name == "config"
-
-
-def _mentions_window(node: nodes.Node) -> bool:
-    if isinstance(node, nodes.Name) and node.name in _WINDOW_VARS:
-        return True
-    for name in node.find_all(nodes.Name):
-        if name.name in _WINDOW_VARS:
-            return True
-    for call in [node, *node.find_all(nodes.Call)]:
-        if (isinstance(call, nodes.Call) and isinstance(call.node, nodes.Name) and call.node.name == "var" and call.args
-                and isinstance(call.args[0], nodes.Const) and call.args[0].value in _WINDOW_VARS):
-            return True
-    return False

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
-from refill.lint.context import _MacroReturn
+from refill.lint.context import MacroReturn
 from refill.lint.project import MacroSource
 
 
@@ -30,7 +30,7 @@ class ProjectMacro:
             self._callable = self._compile()
         try:
             return self._callable(*args, **kwargs)
-        except _MacroReturn as returned:
+        except MacroReturn as returned:
             return returned.value
 
     def _compile(self):

@@ -77,7 +77,7 @@ class ModelFacts:
     filter_line: int | None = None  # the apply_monthly_incremental_filter call
 
     _trees: dict[str, Any] = field(default_factory=dict, repr=False)
-    verdicts: dict[Scenario, Any] = field(default_factory=dict, repr=False)  # RF002/RF007's shared analysis
+    verdicts: dict[str | None, Any] = field(default_factory=dict, repr=False)  # RF002/RF007's, by rendered SQL
 
     def tree(self, scenario: Scenario):
         """The sqlglot tree of a render (cached), the NotSQL error, or None if not rendered."""

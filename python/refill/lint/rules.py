@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar, Iterator
 
 from refill.lint.context import FILTER_MACRO, POST_HOOK_MARK, PRE_HOOK_MARK
@@ -310,9 +309,11 @@ OK, MISSING, UNKNOWN = "ok", "missing", "unknown"
 
 def window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | str:
     """OK, MISSING (no bound on the date column), UNKNOWN (not rendered/parsed) or the wrong Window."""
-    if scenario not in facts.verdicts:
-        facts.verdicts[scenario] = _window_verdict(facts, scenario)
-    return facts.verdicts[scenario]
+    render = facts.renders.get(scenario)
+    key = render.sql if render is not None else None  # the scenarios often render the same SQL
+    if key not in facts.verdicts:
+        facts.verdicts[key] = _window_verdict(facts, scenario)
+    return facts.verdicts[key]
 
 
 def _window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | str:

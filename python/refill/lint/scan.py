@@ -24,7 +24,7 @@ class ConfigCall:
     arguments: dict[str, nodes.Expr] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     first_line: int | None = None
-    additive: dict[str, list[nodes.Expr]] = field(default_factory=dict)  # tags, hooks: every call
+    per_call: dict[str, list[nodes.Expr]] = field(default_factory=dict)  # every call's value, in order
 
     def add(self, call: nodes.Call) -> None:
         if self.first_line is None:
@@ -32,7 +32,7 @@ class ConfigCall:
         for name, value, line in _keywords(call):
             self.arguments[name] = value
             self.lines[name] = line
-            self.additive.setdefault(name, []).append(value)
+            self.per_call.setdefault(name, []).append(value)
 
 
 class ConfigScanner:
