@@ -108,3 +108,13 @@ def test_noqa_on_a_line_or_on_line_one():
         return suppressions.silences(Finding(path="m.sql", line=line, col=1, code=code, message="", model="m"))
     assert at("RF004", 9) and at("RF002", 2) and at("RF007", 2) and at("RF001", 3)
     assert not at("RF002", 4) and not at("RF001", 2)
+
+
+def test_refill_swap_counts_as_incremental_only_where_start_month_is_set(tmp_path):
+    from refill.lint.rules import Incremental
+
+    swap_on_month = "{{ config(materialized=('refill_swap' if var('start_month', none) else 'incremental')) }}\nSELECT 1\n"
+    assert list(Incremental().check(evaluate(tmp_path, swap_on_month))) == []
+    swap_on_end_date = swap_on_month.replace("'start_month'", "'incremental_end_date'")
+    [finding] = Incremental().check(evaluate(tmp_path, swap_on_end_date))
+    assert "is 'refill_swap' with incremental_end_date set, not 'incremental'" in finding.message

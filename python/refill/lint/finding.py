@@ -10,15 +10,15 @@ ERROR: Severity = "error"
 WARNING: Severity = "warning"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Finding:
     """``path:line:col: CODE message``; ``severity`` "error" makes the orchestrator refuse."""
 
+    code: str
+    message: str
     path: str
     line: int
     col: int
-    code: str
-    message: str
     model: str
     severity: Severity = ERROR
     hint: str = ""

@@ -225,8 +225,9 @@ class AppendWithoutWindow(Rule):
 
 
 class Incremental(Rule):
-    """A refilled model is materialized incremental: a table or view rebuilt with the month
-    vars set keeps only the refilled months."""
+    """A refilled model is materialized incremental (or, where start_month is set,
+    refill_swap): a table or view rebuilt with the month vars set keeps only the refilled
+    months."""
 
     code = "RF008"
     name = "incremental"
@@ -236,13 +237,18 @@ class Incremental(Rule):
     def check(self, facts: ModelFacts) -> Iterator[Finding]:
         if not facts.known("materialized"):
             return
-        wrong = [(c, value) for c, value in facts.all_values("materialized") if value != "incremental"]
+        wrong = [(c, value) for c, value in facts.all_values("materialized") if value not in _materializations(c)]
         if wrong:
             line, col = facts.config_location("materialized")
             shown = sorted({_show(value) for _, value in wrong})
             yield self.finding(facts, line, col,
                 f"materialized is {' or '.join(shown)} {_combinations([c for c, _ in wrong])}, not 'incremental'"
                 f"{_origin(facts, 'materialized')}")
+
+
+def _materializations(combination: Combination) -> tuple[str, ...]:
+    # refill_swap computes the month aside and needs start_month (it refuses to run without).
+    return ("incremental", "refill_swap") if combination.start_month else ("incremental",)
 
 
 class DedupKey(Rule):
