@@ -77,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="replay the 2026-04-17 price-gap incident on the embedded engine")
     demo.add_argument("--work-dir", type=Path, default=None, help="where the demo warehouse lives")
     demo.add_argument("--scale", type=int, default=1, help="data size multiplier (default 1)")
+
+    lint = commands.add_parser("lint", help="check the cohort's models against the refill contract")
+    lint.add_argument("paths", nargs="*", help="model files, folders or globs (default: every model of the project)")
+    _add_dbt_target_flags(lint)
+    lint.add_argument("--manifest", type=Path, default=None, help="read configs and tags from this manifest.json")
+    lint.add_argument("--parse", action="store_true", help="read configs and tags from a fresh dbt parse")
+    lint.add_argument("--select", action="append", default=None, metavar="MODEL",
+                      help="only these models (names or globs; repeatable, comma-separated)")
+    lint.add_argument("--tag", default=None, help="the refill tag (default: var refill_tag, else refill_append)")
+    lint.add_argument("--format", dest="output_format", choices=["text", "json", "github"], default="text")
+    lint.add_argument("--jobs", type=int, default=None, help="worker processes for large projects (default: CPUs, at most 4)")
     return parser
 
 
@@ -122,11 +133,23 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run_demo(work_dir=args.work_dir, scale=args.scale)
 
 
+def _run_lint(args: argparse.Namespace) -> int:
+    from refill.lint.command import run_lint
+
+    select = [name for value in args.select or [] for name in value.replace(",", " ").split()]
+    return run_lint(
+        paths=args.paths, project_dir=args.project_dir, profiles_dir=args.profiles_dir, target=args.target,
+        manifest=args.manifest, parse=args.parse, select=select, tag=args.tag, output_format=args.output_format,
+        jobs=args.jobs,
+    )
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dbt": _run_dbt,
     "run": _run_refill,
     "plan": _run_refill,
     "demo": _run_demo,
+    "lint": _run_lint,
 }
 
 
