@@ -86,6 +86,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         raise BadInput(f"no model is tagged '{settings.tag}': the cohort is empty (--tag, or --skip-balances-rewrite)")
     if not options.skip_cohort:
         preflight.check_graph(graph, cohort, settings.prices_model)
+        preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
     lineage_ids = set()
     if not options.skip_lineage:

@@ -3,6 +3,8 @@ mutations on the tables the plan touches, and back up the partitions Phase 1 rep
 
 from __future__ import annotations
 
+import sys
+
 from refill.errors import ContractViolation
 from refill.graph import ProjectGraph
 from refill.phases.context import RefillPlan, RunContext, Step
@@ -36,6 +38,18 @@ def check_graph(graph: ProjectGraph, cohort: set[str], prices_model: str) -> Non
             "Phase 1 would read stale rows: " + "; ".join(sorted(set(problems)))
             + " (tag the model refill_append or make it a view)"
         )
+
+
+def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> None:
+    """The lint's rules on the cohort, from the manifest: errors refuse the run (exit 5)."""
+    from refill.lint import check_manifest, raise_for_errors
+
+    findings = check_manifest(manifest, tag=settings.tag, allow_insert_overwrite=settings.allow_insert_overwrite,
+                              select=cohort_names, project_dir=project_dir)
+    for finding in findings:
+        if not finding.is_error:
+            print(f"refill: warning: {finding.model}: {finding.code} {finding.message}", file=sys.stderr)
+    raise_for_errors(findings)
 
 
 def backup_table_suffix(plan: RefillPlan) -> str:
