@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
+from refill import engine
 from refill.session import DbtSession
+from refill.sql import ident
 from refill.warehouse import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +59,7 @@ class MacroProject:
         for sub in ("models", "macros", "tests", "dbt_packages"):
             (self.project_dir / sub).mkdir(parents=True, exist_ok=True)
         self._write_project()
+        self._create_schema()
         self._warehouse: Warehouse | None = None
         self._session: DbtSession | None = None
         self.manifest = None
@@ -88,6 +91,16 @@ class MacroProject:
             output["cluster"] = self.cluster
         profiles = {PROJECT: {"target": "dev", "outputs": {"dev": output}}}
         (self.root / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
+
+    def _create_schema(self) -> None:
+        """dbt-clickhouse remembers per process which databases it has created, not per
+        data directory: in a process that already used another chDB directory it would
+        skip creating this project's schema. Create it here, on the engine directly."""
+        client = engine.open_client(self.data_dir)
+        try:
+            client.command(f"CREATE DATABASE IF NOT EXISTS {ident(self.schema)}")
+        finally:
+            client.close()
 
     def write(self, relative: str, text: str) -> Path:
         path = self.project_dir / relative
