@@ -51,6 +51,8 @@ class MacroProject:
     custom_settings: dict[str, Any] = field(default_factory=dict)
     cluster: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)
+    # more targets of the same profile: {name: keys that differ from the default target}
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -89,7 +91,8 @@ class MacroProject:
             output["custom_settings"] = self.custom_settings
         if self.cluster:
             output["cluster"] = self.cluster
-        profiles = {PROJECT: {"target": "dev", "outputs": {"dev": output}}}
+        outputs = {"dev": output, **{name: {**output, **keys} for name, keys in self.targets.items()}}
+        profiles = {PROJECT: {"target": "dev", "outputs": outputs}}
         (self.root / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
 
     def _create_schema(self) -> None:
@@ -165,9 +168,10 @@ class MacroProject:
         table = node_result.agate_table
         return [dict(zip(table.column_names, row)) for row in table.rows]
 
-    def compile_inline(self, sql: str) -> str:
+    def compile_inline(self, sql: str, target: str | None = None) -> str:
         """The SQL ``dbt compile --inline`` renders (nothing runs)."""
-        result = self.dbt("compile", "--inline", sql, reuse=self.manifest is not None).result
+        extra = ["--target", target] if target else []
+        result = self.dbt("compile", "--inline", sql, *extra, reuse=self.manifest is not None).result
         (node_result,) = result.result.results
         return node_result.node.compiled_code
 

@@ -41,9 +41,7 @@
       {%- do log("refill: " ~ refill._table(database, backup) ~ " already holds " ~ months | join(', ') ~ "; kept", info=true) -%}
     {%- else -%}
       {%- if not state[backup].exists -%}
-        {#- Marked from birth: CREATE … AS copies the source's comment otherwise. -#}
-        {%- do run_query('CREATE TABLE IF NOT EXISTS ' ~ refill._table(database, backup) ~ refill._on_cluster() ~ ' AS ' ~ refill._table(database, table)
-            ~ ' COMMENT ' ~ refill._string_literal(refill._backup_comment(table, suffix, []))) -%}
+        {%- do run_query(refill._create_backup_sql(database, table, backup, refill._backup_comment(table, suffix, []))) -%}
       {%- endif -%}
       {#- The twin's own partitions of these months are replaced too: with overwrite, a
           month that became empty in the source must become empty in the backup. -#}
@@ -60,8 +58,7 @@
       {%- endif -%}
       {%- set recorded = held | list -%}
       {%- for month in todo -%}{%- if month not in recorded -%}{%- do recorded.append(month) -%}{%- endif -%}{%- endfor -%}
-      {%- do run_query('ALTER TABLE ' ~ refill._table(database, backup) ~ refill._on_cluster() ~ ' MODIFY COMMENT '
-          ~ refill._string_literal(refill._backup_comment(table, suffix, recorded)) ~ ' SETTINGS alter_sync = 2') -%}
+      {%- do run_query(refill._comment_sql(database, backup, refill._backup_comment(table, suffix, recorded))) -%}
       {%- set copied.partitions = copied.partitions + ids | length -%}
       {%- do log("refill: backed up " ~ refill._table(database, table) ~ " months " ~ todo | join(', ') ~ " (" ~ ids | length ~ " partition(s)) into " ~ refill._table(database, backup), info=true) -%}
     {%- endif -%}

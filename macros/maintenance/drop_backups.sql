@@ -13,7 +13,7 @@
   {%- for table in tables -%}
     {%- set backup = refill.backup_table_name(table, suffix) -%}
     {%- if state[backup].marked -%}
-      {%- do run_query('DROP TABLE IF EXISTS ' ~ refill._table(database, backup) ~ refill._on_cluster() ~ ' SYNC') -%}
+      {%- do run_query(refill._drop_table_sql(database, backup)) -%}
       {%- set dropped.count = dropped.count + 1 -%}
       {%- do log("refill: dropped " ~ refill._table(database, backup), info=true) -%}
     {%- endif -%}
