@@ -53,6 +53,8 @@ class MacroProject:
     vars: dict[str, Any] = field(default_factory=dict)
     # more targets of the same profile: {name: keys that differ from the default target}
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # more dbt_project.yml keys, e.g. {"models": {...}}
+    project_config: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -74,6 +76,7 @@ class MacroProject:
             "profile": PROJECT,
             "flags": {"send_anonymous_usage_stats": False},
             "vars": self.vars,
+            **self.project_config,
         }
         (self.project_dir / "dbt_project.yml").write_text(yaml.safe_dump(project, sort_keys=False))
         (self.project_dir / "packages.yml").write_text(yaml.safe_dump({"packages": [{"local": str(REPO_ROOT)}]}))

@@ -80,6 +80,11 @@ def project(tmp_path_factory):
         tmp_path_factory.mktemp("hooks"),
         custom_settings=PROFILE,
         vars={"refill_max_memory_usage": CAP, "refill_max_bytes_before_external": SPILL},
+        # hooks for a whole folder, the dbt_project.yml way (rendered only at run time)
+        project_config={"models": {"refill_macro_tests": {"folder": {
+            "+pre-hook": "{{ refill.refill_safe_pre_hook() }}",
+            "+post-hook": "{{ refill.refill_safe_post_hook() }}",
+        }}}},
     )
     project.write("macros/naive_hooks.sql", NAIVE_MACROS)
     # refill hooks: a chain hooked -> probe -> hooked -> probe, and a hooked model that
@@ -88,6 +93,8 @@ def project(tmp_path_factory):
     project.model("r2_probe", _probe("refill", after="r1_hooked"))
     project.model("r3_hooked", _probe("refill", REFILL_HOOKS, after="r2_probe"))
     project.model("r4_probe", _probe("refill", after="r3_hooked"))
+    project.model("folder/r7_folder_hooked", _probe("refill", after="r4_probe"))
+    project.model("r8_probe", _probe("refill", after="r7_folder_hooked"))
     project.model("r5_fails", _probe("refill_failure", REFILL_HOOKS, fails=True))
     project.model("r6_probe", _probe("refill_failure"))
     project.model("n1_hooked", _probe("naive", NAIVE_HOOKS))
@@ -132,10 +139,10 @@ def test_group_by_over_the_cap_fails_without_the_hooks_and_spills_with_them(proj
 def test_hooks_leave_the_connection_as_the_profile_set_it(project, threads):
     project.threads = threads
     run = project.dbt("run", "--select", "tag:refill", reuse=True)
-    assert len(node_results(run)) == 4
-    for hooked in ("r1_hooked", "r3_hooked"):
+    assert len(node_results(run)) == 6
+    for hooked in ("r1_hooked", "r3_hooked", "r7_folder_hooked"):
         assert _seen(project, hooked) == HOOK_VALUES
-    for probe in ("r2_probe", "r4_probe"):
+    for probe in ("r2_probe", "r4_probe", "r8_probe"):
         assert _seen(project, probe) == PROFILE_VALUES
     project.threads = 1
 

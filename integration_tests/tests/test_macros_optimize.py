@@ -67,6 +67,11 @@ def test_a_month_no_partition_holds_fails_where_a_bare_optimize_is_silent(projec
     assert not any(m.startswith("refill: OPTIMIZE") for m in run.messages)
     assert _duplicates(project, "opt_missing", "t")[dt.date(2026, 4, 1)] == 60  # nothing ran
 
+    # the statement itself is no silent no-op either, should the partition vanish after it was resolved
+    statement = project.compile_inline("{{ refill._optimize_sql('opt_missing', 't', '20260501') }}")
+    with pytest.raises(Exception, match="CANNOT_ASSIGN_OPTIMIZE"):
+        project.warehouse.execute(statement)
+
     project.operation("optimize_partitions_final", {"database": "opt_missing", "tables": "t",
                                                     "partitions": ["2026-04-01", "2026-05-01"], "if_missing": "skip"})
     assert _duplicates(project, "opt_missing", "t")[dt.date(2026, 4, 1)] == 0

@@ -40,7 +40,7 @@
     {{ return('') }}
   {%- endif -%}
 
-  {%- set latest = run_query('SELECT toString(maxOrNull(toDate(' ~ destination ~ '))) FROM ' ~ this).columns[0].values()[0] -%}
+  {%- set latest = run_query('SELECT toString(maxOrNull(toDate(' ~ destination ~ '))) FROM ' ~ this).rows[0][0] -%}
   {%- if latest is none -%}
     {{ return('') }}
   {%- endif -%}

@@ -17,7 +17,7 @@
   {%- for table in tables -%}{%- do refill.backup_table_name(table, suffix) -%}{%- endfor -%}
   {%- if not execute -%}{{ return(0) }}{%- endif -%}
 
-  {%- do refill._sorting_keys(database, tables) -%}
+  {%- do refill._require_tables(database, tables) -%}
   {%- set state = refill._backup_state(database, tables, suffix) -%}
   {%- set plan = [] -%}
   {%- for table in tables -%}

@@ -25,7 +25,9 @@
           BETWEEN toDate('{{ window_start }}') AND toDate('{{ window_end }}')
     ORDER BY partition_id
   {%- endset -%}
-  {%- set partition_ids = run_query(parts_sql).columns[0].values() -%}
+  {#- rows, not columns[0]: an empty result may come back without columns -#}
+  {%- set partition_ids = [] -%}
+  {%- for row in run_query(parts_sql).rows -%}{%- do partition_ids.append(row[0]) -%}{%- endfor -%}
   {%- if partition_ids | length == 0 -%}{{ return(0) }}{%- endif -%}
   {%- call statement('refill_swap_months') -%}
     ALTER TABLE {{ target_relation }} {{ on_cluster_clause(target_relation) }}
