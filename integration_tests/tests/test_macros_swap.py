@@ -40,26 +40,26 @@ def _months(project):
 
 
 def test_swap_replaces_a_month_empties_a_vanished_one_and_ignores_an_empty_one(project):
-    project.dbt("run", vars={"start_month": "2026-02-01", "end_month": "2026-04-01"})  # first build
+    project.dbt("run", vars={"start_month": "2026-02-01", "end_month": "2026-04-01"}, reuse=True)  # first build
     before = _months(project)
     assert set(before) == {dt.date(2026, 2, 1), dt.date(2026, 3, 1), dt.date(2026, 4, 1)}
 
-    project.dbt("run", vars={"start_month": "2026-03-01", "factor": 10})
+    project.dbt("run", vars={"start_month": "2026-03-01", "factor": 10}, reuse=True)
     after = _months(project)
     assert after[dt.date(2026, 3, 1)] == (62, before[dt.date(2026, 3, 1)][1] * 10, 5_000_000_000)
     assert after[dt.date(2026, 2, 1)] == before[dt.date(2026, 2, 1)]  # other months untouched
 
     # April's recompute is empty (every April day absent): the month must disappear
     april = ", ".join(f"'2026-04-{day:02d}'" for day in range(1, 31))
-    project.dbt("run", vars={"start_month": "2026-04-01", "absent_days": april})
+    project.dbt("run", vars={"start_month": "2026-04-01", "absent_days": april}, reuse=True)
     assert dt.date(2026, 4, 1) not in _months(project)
 
     # a month neither the table nor the recompute holds: nothing to swap, no error
-    project.dbt("run", vars={"start_month": "2026-07-01"})
+    project.dbt("run", vars={"start_month": "2026-07-01"}, reuse=True)
     assert set(_months(project)) == {dt.date(2026, 2, 1), dt.date(2026, 3, 1)}
 
 
 def test_swap_months_rejects_a_window_that_is_not_months(project):
-    run = project.dbt("run", vars={"start_month": "2026-03-15"}, check=False)
+    run = project.dbt("run", vars={"start_month": "2026-03-15"}, check=False, reuse=True)
     assert not run.success
     assert "start_month must be the first day of a month (YYYY-MM-01), got '2026-03-15'" in run.text
