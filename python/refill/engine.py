@@ -91,6 +91,7 @@ def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, datab
     data_dir = Path(data_dir).resolve()
     if not _open_clients.get(data_dir):
         _refuse_if_held(data_dir)
+        _forget_databases_of_the_previous_engine()
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         client = clickhouse_connect.get_client(
@@ -102,6 +103,17 @@ def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, datab
     _open_clients[data_dir] = _open_clients.get(data_dir, 0) + 1
     _release_on_close(client, data_dir)
     return client
+
+
+def _forget_databases_of_the_previous_engine() -> None:
+    """dbt-clickhouse remembers per process which databases exist; a process that moves to
+    another data directory meets a new engine, where those databases may not exist."""
+    try:
+        from dbt.adapters.clickhouse import dbclient
+    except ImportError:
+        return
+    with dbclient._database_lock:
+        dbclient._ensured_databases.clear()
 
 
 def _refuse_if_held(data_dir: Path, cause: BaseException | None = None) -> None:

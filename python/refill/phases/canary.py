@@ -27,23 +27,26 @@ class Violation:
     previous: object
     value: object
     ratio: object
+    reason: str
 
     def describe(self) -> str:
-        return f"{self.model} {self.entity} {self.day}: {self.previous} -> {self.value} (ratio {self.ratio})"
+        return f"{self.model} {self.entity} {self.day}: {self.previous} -> {self.value} ({self.reason})"
 
 
 def scan_window(plan: RefillPlan) -> tuple[dt.date, dt.date]:
+    """What the macro scans: from 3 days before the first affected month to today."""
     return plan.window.first_month - dt.timedelta(days=LEAD_DAYS), plan.window.today
 
 
 def scan_args(plan: RefillPlan, canary: Canary) -> dict:
-    start, end = scan_window(plan)
-    return {**canary.as_macro_args(), "start_date": start.isoformat(), "end_date": end.isoformat()}
+    # canary_query itself starts LEAD_DAYS before the month of start_date
+    return {**canary.as_macro_args(), "start_date": plan.window.first_month.isoformat(),
+            "end_date": plan.window.today.isoformat()}
 
 
 def scan(ctx: RunContext, canary: Canary) -> list[Violation]:
     rows = ctx.session.show(_QUERY, manifest=ctx.manifest, vars={"refill_canary_args": scan_args(ctx.plan, canary)})
-    return [Violation(canary.model, str(r[0]), r[1], r[2], r[3], r[4]) for r in rows.rows]
+    return [Violation(canary.model, str(r[0]), r[1], r[2], r[3], r[4], str(r[5])) for r in rows.rows]
 
 
 def scan_all(ctx: RunContext) -> list[Violation]:

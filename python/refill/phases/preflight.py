@@ -11,7 +11,6 @@ from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import run_operation, run_operation_statement
 
 PHASE = "preflight"
-BACKUP_SUFFIX = "__refill_backup"
 
 
 def check_graph(graph: ProjectGraph, cohort: set[str], prices_model: str) -> None:
@@ -53,7 +52,8 @@ def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> N
 
 
 def backup_table_suffix(plan: RefillPlan) -> str:
-    return f"{BACKUP_SUFFIX}_{plan.run_id}"
+    """The backups of a run are ``<table>__refill_backup_<run id>`` (see refill.backup_table_name)."""
+    return plan.run_id
 
 
 def touched_tables(ctx_graph: ProjectGraph, plan: RefillPlan) -> list[str]:
