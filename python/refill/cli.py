@@ -74,6 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         _add_run_flags(commands.add_parser(name, help=help_text))
 
+    rollback = commands.add_parser("rollback", help="restore the months a failed or interrupted refill replaced")
+    rollback.add_argument("--run", required=True, help="the run id `refill run` printed")
+    rollback.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
+    _add_dbt_target_flags(rollback)
+
+    kill = commands.add_parser("kill-mutations", help="kill failed (poisoned) mutations in the target schema")
+    kill.add_argument("--tables", default="", help="comma-separated model names (default: the whole schema)")
+    kill.add_argument("--dry-run", action="store_true", help="list what would be killed")
+    _add_dbt_target_flags(kill)
+
+    canary = commands.add_parser("canary", help="run the project's refill_canaries (adjacent-day ratio scans)")
+    canary.add_argument("--from-date", required=True, help="scan from 3 days before this day's month, YYYY-MM-DD")
+    canary.add_argument("--today", help="scan up to this day (default: UTC today)")
+    canary.add_argument("--model", action="append", default=[], help="only the canaries of this model")
+    _add_dbt_target_flags(canary)
+
     demo = commands.add_parser("demo", help="replay the 2026-04-17 price-gap incident on the embedded engine")
     demo.add_argument("--work-dir", type=Path, default=None, help="where the demo warehouse lives")
     demo.add_argument("--scale", type=int, default=1, help="data size multiplier (default 1)")
@@ -127,6 +143,37 @@ def _run_refill(args: argparse.Namespace) -> int:
     return run_refill(options)
 
 
+def _session(args: argparse.Namespace):
+    from refill.session import DbtSession
+
+    return DbtSession(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target)
+
+
+def _run_rollback(args: argparse.Namespace) -> int:
+    from refill.rollback import run_rollback
+
+    return run_rollback(args.run, project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
+                        target=args.target, state_root=args.state_dir)
+
+
+def _run_kill_mutations(args: argparse.Namespace) -> int:
+    from refill.operations import kill_mutations
+
+    tables = [name.strip() for name in args.tables.split(",") if name.strip()]
+    return kill_mutations(_session(args), tables, dry_run=args.dry_run)
+
+
+def _run_canary(args: argparse.Namespace) -> int:
+    from refill.operations import run_canaries
+    from refill.plan import parse_date, utc_today
+
+    first = parse_date(args.from_date, "--from-date")
+    today = parse_date(args.today, "--today") if args.today else utc_today()
+    if first > today:
+        raise BadInput(f"--from-date {first} is after --today {today}")
+    return run_canaries(_session(args), first_month=first, end=today, models=args.model)
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from refill.demo import run_demo
 
@@ -148,6 +195,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dbt": _run_dbt,
     "run": _run_refill,
     "plan": _run_refill,
+    "rollback": _run_rollback,
+    "kill-mutations": _run_kill_mutations,
+    "canary": _run_canary,
     "demo": _run_demo,
     "lint": _run_lint,
 }

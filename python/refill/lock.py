@@ -188,3 +188,30 @@ class WarehouseLock:
                 self._warehouse.execute(f"DROP TABLE IF EXISTS {self.relation}{on_cluster(self.cluster)} SYNC")
             self._warehouse.close()
             self._warehouse = None
+
+
+class TargetLocks:
+    """Both locks, taken in order (local first: it is free and needs no warehouse)."""
+
+    def __init__(self, state_dir: Path, holder: dict[str, Any], open_warehouse: Callable[[], Any],
+                 schema: str, cluster: str | None) -> None:
+        self.local = LocalLock(Path(state_dir) / "lock", holder)
+        self.remote = WarehouseLock(open_warehouse, schema, holder, cluster=cluster)
+        self._remote_held = False
+
+    def __enter__(self) -> "TargetLocks":
+        self.local.acquire()
+        try:
+            self.remote.acquire()
+            self._remote_held = True
+        except BaseException:
+            self.local.release()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self._remote_held:
+                self.remote.release()
+        finally:
+            self.local.release()

@@ -12,7 +12,7 @@ from refill import faults
 from refill.errors import BadInput, LockHeld, RefillError
 from refill.graph import ProjectGraph
 from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
-from refill.lock import LocalLock, WarehouseLock, holder_info
+from refill.lock import TargetLocks, holder_info
 from refill.phases import PHASE_TITLES, all_steps, preflight
 from refill.phases.context import RefillPlan, RunContext, Step, StepResult
 from refill.plan import Window
@@ -178,6 +178,18 @@ def summary_table(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def state_dir(root: Path | None, session: DbtSession) -> Path:
+    """The target's journals and local lock (default root: <project>/.refill/state)."""
+    return target_state_dir(root or session.project_dir / ".refill" / "state",
+                            session.profile.profile_name, session.target_name, session.credentials)
+
+
+def target_locks(session: DbtSession, directory: Path, holder: dict) -> TargetLocks:
+    cluster = (session.credentials.cluster or "").strip() or None
+    return TargetLocks(directory, holder, lambda: Warehouse(session.credentials, session.project_dir),
+                       session.schema, cluster)
+
+
 def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool) -> None:
     """A refill that stopped half-way owns its months until it is finished or rolled back."""
     others = [j for j in store.pending() if j.run_id != run_id]
@@ -203,34 +215,24 @@ def run_refill(options: RunOptions) -> int:
     if options.dry_run:
         print("\n--dry-run: nothing was run and nothing was written.")
         return 0
-    state = target_state_dir(options.state_dir or session.project_dir / ".refill" / "state",
-                             session.profile.profile_name, plan.target, session.credentials)
-    store = JournalStore(state)
+    store = JournalStore(state_dir(options.state_dir, session))
     holder = holder_info(plan.run_id, plan.summary())
-    local_lock = LocalLock(state / "lock", holder)
-    local_lock.acquire()
     ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph)
-    warehouse_lock = None
     journal = None
     try:
-        refuse_other_pending_runs(store, plan.run_id, resume=options.resume)
-        warehouse_lock = WarehouseLock(lambda: Warehouse(session.credentials, session.project_dir), plan.schema,
-                                       holder, cluster=ctx.warehouse.cluster)
-        warehouse_lock.acquire()
-        ctx.started_at = ctx.warehouse.scalar("SELECT now()")  # the server's clock, for orphan ages
-        journal = store.start(plan.run_id, report.plan, options.command)
-        execute(ctx, steps, report, journal)
-        journal.finish(DONE)
+        with target_locks(session, store.directory, holder):
+            refuse_other_pending_runs(store, plan.run_id, resume=options.resume)
+            ctx.started_at = ctx.warehouse.scalar("SELECT now()")  # the server's clock, for orphan ages
+            journal = store.start(plan.run_id, report.plan, options.command)
+            execute(ctx, steps, report, journal)
+            journal.finish(DONE)
     except RefillError as exc:
         report.exit_code, report.error = int(exc.exit_code), exc.message
         if journal is not None:
             journal.finish(FAILED, exc.message)
         raise
     finally:
-        if warehouse_lock is not None:
-            warehouse_lock.release()
         ctx.close()
-        local_lock.release()
         report.seconds = time.monotonic() - started
         report.parses, report.dbt_invocations = session.stats.parses, session.stats.invocations
         print("\n" + summary_table(report), flush=True)
