@@ -42,10 +42,10 @@ def boundary_incident_dir(tmp_path_factory) -> Path:
     return _build(tmp_path_factory.mktemp("boundary-incident"), BOUNDARY_GAP, BOUNDARY_TODAY)
 
 
-def open_lab_copy(source: Path, tmp_path: Path) -> Lab:
+def open_lab_copy(source: Path, tmp_path: Path, **lab_options) -> Lab:
     data_dir = tmp_path / "chdb"
     shutil.copytree(source, data_dir, symlinks=True)  # Atomic databases link metadata relatively
-    return Lab(tmp_path / "work", data_dir=data_dir)
+    return Lab(tmp_path / "work", data_dir=data_dir, **lab_options)
 
 
 @pytest.fixture
@@ -70,4 +70,43 @@ def run_refill(*args: str, cwd: Path | None = None, timeout: int = 600) -> subpr
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def copy_lab_project(tmp_path: Path, edits: dict[str, tuple[str, str]] | None = None) -> Path:
+    """A private copy of the lab project; ``edits`` maps a file to (old text, new text)."""
+    from refill.lab import LAB_PROJECT_DIR
+
+    project = tmp_path / "project"
+    shutil.copytree(LAB_PROJECT_DIR, project,
+                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", ".refill", "tests", "__pycache__",
+                                                  "package-lock.yml"))
+    (project / "packages.yml").write_text(f"packages:\n  - local: {REPO_ROOT}\n")
+    for relative, (old, new) in (edits or {}).items():
+        path = project / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new))
+    result = run_refill("dbt", "deps", "--project-dir", str(project))
+    assert result.returncode == 0, result.stdout
+    return project
+
+
+def refill_cli(lab: Lab, *args: str, fault: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -m refill run …`` on ``lab`` in a subprocess (the lab must be closed)."""
+    import json
+    import os
+
+    env = {**os.environ, "DBT_TARGET_PATH": str(lab.work_dir / "cli-target"),
+           "DBT_LOG_PATH": str(lab.work_dir / "cli-logs")}
+    env.pop("REFILL_FAULT_INJECT", None)
+    if fault:
+        env["REFILL_FAULT_INJECT"] = json.dumps(fault)
+    return subprocess.run(
+        [sys.executable, "-m", "refill", *args, "--project-dir", str(lab.project_dir),
+         "--profiles-dir", str(lab.profiles_dir), "--state-dir", str(lab.work_dir / "state")],
+        capture_output=True, text=True, timeout=timeout, env=env,
     )

@@ -164,6 +164,7 @@ def install() -> None:
 
         def _create_client(self, credentials):
             data_dir = resolve_data_dir(credentials.chdb_path)
+            self._data_dir = data_dir
             try:
                 return open_client(data_dir, settings=self._conn_settings)
             except DataDirectoryInUse as exc:
@@ -173,11 +174,11 @@ def install() -> None:
             self._client.close()
 
         def query(self, sql, **kwargs):
-            faults.at_statement(sql)
+            faults.at_statement(sql, self._data_dir)
             return super().query(sql, **kwargs)
 
         def command(self, sql, **kwargs):
-            faults.at_statement(sql)
+            faults.at_statement(sql, self._data_dir)
             return super().command(sql, **kwargs)
 
     http_or_native = connections.get_db_client

@@ -3,9 +3,13 @@
 The variable holds JSON, one of:
 
 * ``{"step": "phase1:2026-04-01", "when": "before" | "after"}`` — SIGKILL the process at
-  that journaled step boundary ("after" = once the step is journaled as done);
+  that journaled step boundary ("after" = once the step is journaled as done); with
+  ``"sleep": seconds`` it pauses there instead (holding its locks), for lock tests;
 * ``{"sql": "<regex>", "after_ms": 50}`` — SIGKILL the process ``after_ms`` after a
-  statement matching the regex starts, i.e. while the engine is executing it.
+  statement matching the regex starts, i.e. while the engine is executing it;
+* ``{"sql": "<regex>", "rows_in": "<database>.<table>"}`` — SIGKILL the process as soon as
+  that table holds committed rows while the matching statement runs (embedded engine
+  only): the crash lands mid-INSERT, after some blocks were written.
 
 SIGKILL leaves no chance to clean up: with the embedded engine the storage dies with the
 process, exactly like a crashed server.
@@ -18,6 +22,7 @@ import os
 import re
 import signal
 import threading
+import time
 
 ENV = "REFILL_FAULT_INJECT"
 
@@ -34,12 +39,31 @@ def _die() -> None:
 def at_step(step_key: str, when: str) -> None:
     config = _config()
     if config and config.get("step") == step_key and config.get("when", "before") == when:
-        _die()
+        if config.get("sleep"):
+            print(f"[fault] pausing {config['sleep']}s at {when} {step_key}", flush=True)
+            time.sleep(float(config["sleep"]))
+        else:
+            _die()
 
 
-def at_statement(sql: str) -> None:
+def at_statement(sql: str, data_dir=None) -> None:
     config = _config()
-    if config and config.get("sql") and re.search(config["sql"], sql, re.IGNORECASE | re.DOTALL):
-        timer = threading.Timer(config.get("after_ms", 0) / 1000, _die)
-        timer.daemon = True
-        timer.start()
+    if not (config and config.get("sql") and re.search(config["sql"], sql, re.IGNORECASE | re.DOTALL)):
+        return
+    if config.get("rows_in") and data_dir is not None:
+        database, _, table = config["rows_in"].partition(".")
+        watcher = threading.Thread(target=_die_once_rows_land, args=(data_dir, database, table), daemon=True)
+    else:
+        watcher = threading.Timer(config.get("after_ms", 0) / 1000, _die)
+        watcher.daemon = True
+    watcher.start()
+
+
+def _die_once_rows_land(data_dir, database: str, table: str) -> None:
+    from refill import engine
+
+    client = engine.open_client(data_dir)
+    probe = ("SELECT sum(rows) FROM system.parts WHERE active AND database = {db:String} AND table = {t:String}")
+    while not client.query(probe, parameters={"db": database, "t": table}).result_rows[0][0]:
+        time.sleep(0.001)
+    _die()

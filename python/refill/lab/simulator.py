@@ -48,6 +48,7 @@ class Lab:
         threads: int = 2,
         quiet: bool = True,
         project_dir: Path = LAB_PROJECT_DIR,
+        custom_settings: dict | None = None,
     ) -> None:
         self.work_dir = Path(work_dir).resolve()
         self.data_dir = Path(data_dir).resolve() if data_dir else self.work_dir / "chdb"
@@ -57,6 +58,7 @@ class Lab:
         self.threads = threads
         self.quiet = quiet
         self.project_dir = Path(project_dir).resolve()
+        self.custom_settings = custom_settings
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.profiles_dir = self._write_profiles()
         self._sessions: dict[str, DbtSession] = {}
@@ -73,6 +75,7 @@ class Lab:
                 "chdb_path": str(self.data_dir),
                 "schema": schema,
                 "threads": self.threads,
+                **({"custom_settings": self.custom_settings} if self.custom_settings else {}),
             }
 
         profiles = {
