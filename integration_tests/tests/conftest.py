@@ -49,6 +49,22 @@ def open_lab_copy(source: Path, tmp_path: Path, **lab_options) -> Lab:
 
 
 @pytest.fixture
+def lab_copy(tmp_path):
+    """``lab_copy(source, **lab_options)``: a private copy, always closed at teardown
+    (a lab left open would keep this process on its data directory)."""
+    opened: list[Lab] = []
+
+    def make(source: Path, **lab_options) -> Lab:
+        lab = open_lab_copy(source, tmp_path, **lab_options)
+        opened.append(lab)
+        return lab
+
+    yield make
+    for lab in opened:
+        lab.close()
+
+
+@pytest.fixture
 def seed_lab(seed_incident_dir, tmp_path):
     lab = open_lab_copy(seed_incident_dir, tmp_path)
     yield lab

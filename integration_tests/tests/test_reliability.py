@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import SEED_GAP, SEED_TODAY, copy_lab_project, open_lab_copy, refill_cli
+from conftest import SEED_GAP, SEED_TODAY, copy_lab_project, refill_cli
 from refill.lab.diff import checksums
 from refill.lab.simulator import Lab
 
@@ -47,8 +47,8 @@ def killed(lab: Lab, fault: dict) -> subprocess.CompletedProcess:
     return result
 
 
-def test_killed_at_every_phase_the_same_command_converges_to_the_fresh_build(seed_incident_dir, tmp_path):
-    lab = open_lab_copy(seed_incident_dir, tmp_path, custom_settings=SMALL_BLOCKS)
+def test_killed_at_every_phase_the_same_command_converges_to_the_fresh_build(seed_incident_dir, lab_copy):
+    lab = lab_copy(seed_incident_dir, custom_settings=SMALL_BLOCKS)
     original = month_checksum(lab, BALANCES)
 
     killed(lab, {"step": "phase1:2026-04-01", "when": "before"})  # preflight done
@@ -74,7 +74,6 @@ def test_killed_at_every_phase_the_same_command_converges_to_the_fresh_build(see
     assert "taking over a stale refill lock" in final.stderr
     assert {d.model: d.differing for d in lab.diff() if d.differing} == {}
     assert leftovers(lab) == []
-    lab.close()
 
 
 def test_second_refill_on_the_target_exits_4_and_names_the_holder(seed_lab):
@@ -108,10 +107,10 @@ def test_a_different_plan_is_refused_while_a_run_is_pending(seed_lab):
     assert "python -m refill rollback --run" in other.stderr
 
 
-def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_incident_dir, tmp_path):
+def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_incident_dir, lab_copy, tmp_path):
     # a canary stricter than the lab's own daily price moves: it trips after Phase 1
     project = copy_lab_project(tmp_path, {"dbt_project.yml": ("threshold: 1.5", "threshold: 1.000001")})
-    lab = open_lab_copy(seed_incident_dir, tmp_path, project_dir=project)
+    lab = lab_copy(seed_incident_dir, project_dir=project)
     schemas = [SCHEMA, f"{SCHEMA}_raw"]
     before = checksums(lab.warehouse, schemas)
     lab.close()
@@ -131,6 +130,6 @@ def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_i
     assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr
     assert checksums(lab.warehouse, schemas) == before
     assert leftovers(lab) == []
-    lab.close()
+    lab.close()  # the next rollback runs in a subprocess
     again = subprocess.run([sys.executable, "-m", "refill", *args], capture_output=True, text=True)
     assert again.returncode == 2 and "only a failed or interrupted run can be rolled back" in again.stderr

@@ -8,8 +8,8 @@ The variable holds JSON, one of:
 * ``{"sql": "<regex>", "after_ms": 50}`` — SIGKILL the process ``after_ms`` after a
   statement matching the regex starts, i.e. while the engine is executing it;
 * ``{"sql": "<regex>", "rows_in": "<database>.<table>"}`` — SIGKILL the process as soon as
-  that table holds committed rows while the matching statement runs (embedded engine
-  only): the crash lands mid-INSERT, after some blocks were written.
+  that table holds more committed rows than when the matching statement started (embedded
+  engine only): the crash lands mid-INSERT, after some blocks were written.
 
 SIGKILL leaves no chance to clean up: with the embedded engine the storage dies with the
 process, exactly like a crashed server.
@@ -59,11 +59,24 @@ def at_statement(sql: str, data_dir=None) -> None:
     watcher.start()
 
 
+def engine_table(database: str, table: str) -> str:
+    from refill.sql import table as quoted
+
+    return quoted(database, table)
+
+
 def _die_once_rows_land(data_dir, database: str, table: str) -> None:
     from refill import engine
 
     client = engine.open_client(data_dir)
-    probe = ("SELECT sum(rows) FROM system.parts WHERE active AND database = {db:String} AND table = {t:String}")
-    while not client.query(probe, parameters={"db": database, "t": table}).result_rows[0][0]:
+    # count() on the table itself, not system.parts: a freshly started engine loads tables
+    # asynchronously, and an unloaded table lists no parts (a baseline of 0 would fire at once).
+    probe = f"SELECT count() FROM {engine_table(database, table)}"
+
+    def rows() -> int:
+        return client.query(probe).result_rows[0][0]
+
+    baseline = rows()
+    while rows() <= baseline:
         time.sleep(0.001)
     _die()
