@@ -23,23 +23,30 @@ BOUNDARY_GAP = dt.date(2026, 3, 30)
 BOUNDARY_TODAY = dt.date(2026, 4, 3)
 
 
-def _build(base: Path, gap: dt.date, today: dt.date) -> Path:
-    with Lab(base / "work", data_dir=base / "chdb") as lab:
+@pytest.fixture(scope="session")
+def dbt_artifacts(tmp_path_factory) -> Path:
+    """One dbt target path for every in-process lab session: dbt's partial parse is keyed by
+    project, target and vars, not by the data directory, so tests share parses."""
+    return tmp_path_factory.mktemp("dbt-artifacts")
+
+
+def _build(base: Path, gap: dt.date, today: dt.date, artifacts: Path) -> Path:
+    with Lab(base / "work", data_dir=base / "chdb", artifacts_dir=artifacts) as lab:
         lab.replay_incident([gap], today)
         lab.build_truth(today)
     return base / "chdb"
 
 
 @pytest.fixture(scope="session")
-def seed_incident_dir(tmp_path_factory) -> Path:
+def seed_incident_dir(tmp_path_factory, dbt_artifacts) -> Path:
     """The seed's incident (gap 2026-04-17, today 2026-04-27) with its ground truth."""
-    return _build(tmp_path_factory.mktemp("seed-incident"), SEED_GAP, SEED_TODAY)
+    return _build(tmp_path_factory.mktemp("seed-incident"), SEED_GAP, SEED_TODAY, dbt_artifacts)
 
 
 @pytest.fixture(scope="session")
-def boundary_incident_dir(tmp_path_factory) -> Path:
+def boundary_incident_dir(tmp_path_factory, dbt_artifacts) -> Path:
     """A gap on 2026-03-30, found on 2026-04-03: the refill spans two months."""
-    return _build(tmp_path_factory.mktemp("boundary-incident"), BOUNDARY_GAP, BOUNDARY_TODAY)
+    return _build(tmp_path_factory.mktemp("boundary-incident"), BOUNDARY_GAP, BOUNDARY_TODAY, dbt_artifacts)
 
 
 def open_lab_copy(source: Path, tmp_path: Path, **lab_options) -> Lab:
@@ -49,13 +56,13 @@ def open_lab_copy(source: Path, tmp_path: Path, **lab_options) -> Lab:
 
 
 @pytest.fixture
-def lab_copy(tmp_path):
+def lab_copy(tmp_path, dbt_artifacts):
     """``lab_copy(source, **lab_options)``: a private copy, always closed at teardown
     (a lab left open would keep this process on its data directory)."""
     opened: list[Lab] = []
 
     def make(source: Path, **lab_options) -> Lab:
-        lab = open_lab_copy(source, tmp_path, **lab_options)
+        lab = open_lab_copy(source, tmp_path, **{"artifacts_dir": dbt_artifacts, **lab_options})
         opened.append(lab)
         return lab
 
@@ -65,15 +72,15 @@ def lab_copy(tmp_path):
 
 
 @pytest.fixture
-def seed_lab(seed_incident_dir, tmp_path):
-    lab = open_lab_copy(seed_incident_dir, tmp_path)
+def seed_lab(seed_incident_dir, tmp_path, dbt_artifacts):
+    lab = open_lab_copy(seed_incident_dir, tmp_path, artifacts_dir=dbt_artifacts)
     yield lab
     lab.close()
 
 
 @pytest.fixture
-def boundary_lab(boundary_incident_dir, tmp_path):
-    lab = open_lab_copy(boundary_incident_dir, tmp_path)
+def boundary_lab(boundary_incident_dir, tmp_path, dbt_artifacts):
+    lab = open_lab_copy(boundary_incident_dir, tmp_path, artifacts_dir=dbt_artifacts)
     yield lab
     lab.close()
 

@@ -29,7 +29,7 @@ APRIL = {"start_month": "2026-04-01", "end_month": "2026-04-01"}
 def refill(lab: Lab, from_date=SEED_GAP, **overrides) -> int:
     return run_refill(RunOptions(
         window=make_window(from_date=from_date, today=SEED_TODAY), project_dir=lab.project_dir,
-        profiles_dir=lab.profiles_dir, target="lab", quiet=True, artifacts_dir=lab.work_dir / "artifacts",
+        profiles_dir=lab.profiles_dir, target="lab", quiet=True, artifacts_dir=lab.artifacts_dir,
         state_dir=lab.work_dir / "state", **overrides))
 
 

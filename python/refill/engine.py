@@ -154,10 +154,9 @@ def install() -> None:
 
     @dataclass
     class ChdbAwareCredentials(ClickHouseCredentials):
+        # Deliberately not in _connection_keys: dbt hashes those into its partial-parse
+        # state, and the data directory changes nothing in a parse.
         chdb_path: Optional[str] = None
-
-        def _connection_keys(self):
-            return super()._connection_keys() + (PATH_KEY,)
 
     class ChdbClient(ChHttpClient):
         """dbt-clickhouse's HTTP client wrapper with the transport swapped for chDB."""

@@ -49,6 +49,7 @@ class Lab:
         quiet: bool = True,
         project_dir: Path = LAB_PROJECT_DIR,
         custom_settings: dict | None = None,
+        artifacts_dir: Path | None = None,
     ) -> None:
         self.work_dir = Path(work_dir).resolve()
         self.data_dir = Path(data_dir).resolve() if data_dir else self.work_dir / "chdb"
@@ -59,6 +60,7 @@ class Lab:
         self.quiet = quiet
         self.project_dir = Path(project_dir).resolve()
         self.custom_settings = custom_settings
+        self.artifacts_dir = Path(artifacts_dir) if artifacts_dir else self.work_dir / "dbt"
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.profiles_dir = self._write_profiles()
         self._sessions: dict[str, DbtSession] = {}
@@ -97,7 +99,7 @@ class Lab:
                 target=target,
                 threads=self.threads,
                 quiet=self.quiet,
-                artifacts_dir=self.work_dir / f"dbt-{target}",
+                artifacts_dir=self.artifacts_dir,
             )
         return self._sessions[target]
 
