@@ -10,9 +10,14 @@
   by nothing: its keys no longer exist in the recompute.
 -#}
 {% macro default__swap_months(staging_relation, target_relation, window_start, window_end) %}
+  {%- set window_start = refill._month_start(window_start, 'window_start') -%}
+  {%- set window_end = refill._month_start(window_end, 'window_end') -%}
+  {%- if window_end < window_start -%}
+    {{ exceptions.raise_compiler_error("refill: swap_months window_end " ~ window_end ~ " is before window_start " ~ window_start) }}
+  {%- endif -%}
   {%- set parts_sql -%}
     SELECT DISTINCT partition_id
-    FROM system.parts
+    FROM {{ refill._system_table('parts') }}
     WHERE active
       AND database = {{ refill._string_literal(target_relation.schema) }}
       AND table IN ({{ refill._string_literal(target_relation.identifier) }}, {{ refill._string_literal(staging_relation.identifier) }})
@@ -20,16 +25,16 @@
           BETWEEN toDate('{{ window_start }}') AND toDate('{{ window_end }}')
     ORDER BY partition_id
   {%- endset -%}
-  {%- set partition_ids = run_query(parts_sql).columns[0].values() -%}
+  {#- rows, not columns[0]: an empty result may come back without columns -#}
+  {%- set partition_ids = [] -%}
+  {%- for row in run_query(parts_sql).rows -%}{%- do partition_ids.append(row[0]) -%}{%- endfor -%}
   {%- if partition_ids | length == 0 -%}{{ return(0) }}{%- endif -%}
   {%- call statement('refill_swap_months') -%}
     ALTER TABLE {{ target_relation }} {{ on_cluster_clause(target_relation) }}
     {%- for partition_id in partition_ids %}
       REPLACE PARTITION ID {{ refill._string_literal(partition_id) }} FROM {{ staging_relation }}{{ ',' if not loop.last }}
     {%- endfor %}
-    {%- if adapter.is_at_or_after_version('26.6') %}
-    SETTINGS allow_replace_partition_from_empty_source = 1
-    {%- endif %}
+    {{ refill._partition_write_settings() }}
   {%- endcall -%}
   {{ return(partition_ids | length) }}
 {% endmacro %}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -53,6 +54,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same plan")
     parser.add_argument("--report", type=Path, help="write the run report as JSON here")
     parser.add_argument("--threads", type=_positive_int, help="dbt threads (default: the profile's)")
+    parser.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(parser)
 
 
@@ -72,9 +74,36 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         _add_run_flags(commands.add_parser(name, help=help_text))
 
+    rollback = commands.add_parser("rollback", help="restore the months a failed or interrupted refill replaced")
+    rollback.add_argument("--run", required=True, help="the run id `refill run` printed")
+    rollback.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
+    _add_dbt_target_flags(rollback)
+
+    kill = commands.add_parser("kill-mutations", help="kill failed (poisoned) mutations in the target schema")
+    kill.add_argument("--tables", default="", help="comma-separated model names (default: the whole schema)")
+    kill.add_argument("--dry-run", action="store_true", help="list what would be killed")
+    _add_dbt_target_flags(kill)
+
+    canary = commands.add_parser("canary", help="run the project's refill_canaries (adjacent-day ratio scans)")
+    canary.add_argument("--from-date", required=True, help="scan from 3 days before this day's month, YYYY-MM-DD")
+    canary.add_argument("--today", help="scan up to this day (default: UTC today)")
+    canary.add_argument("--model", action="append", default=[], help="only the canaries of this model")
+    _add_dbt_target_flags(canary)
+
     demo = commands.add_parser("demo", help="replay the 2026-04-17 price-gap incident on the embedded engine")
     demo.add_argument("--work-dir", type=Path, default=None, help="where the demo warehouse lives")
     demo.add_argument("--scale", type=int, default=1, help="data size multiplier (default 1)")
+
+    lint = commands.add_parser("lint", help="check the cohort's models against the refill contract")
+    lint.add_argument("paths", nargs="*", help="model files, folders or globs (default: every model of the project)")
+    _add_dbt_target_flags(lint)
+    lint.add_argument("--manifest", type=Path, default=None, help="read configs and tags from this manifest.json")
+    lint.add_argument("--parse", action="store_true", help="read configs and tags from a fresh dbt parse")
+    lint.add_argument("--select", action="append", default=None, metavar="MODEL",
+                      help="only these models (names or globs; repeatable, comma-separated)")
+    lint.add_argument("--tag", default=None, help="the refill tag (default: var refill_tag, else refill_append)")
+    lint.add_argument("--format", dest="output_format", choices=["text", "json", "github"], default="text")
+    lint.add_argument("--jobs", type=int, default=None, help="worker processes for large projects (default: CPUs, at most 4)")
     return parser
 
 
@@ -94,6 +123,8 @@ def _run_refill(args: argparse.Namespace) -> int:
         today=parse_date(args.today, "--today") if args.today else None,
         buffer_days=args.buffer_days,
     )
+    if args.report and not args.report.resolve().parent.is_dir():
+        raise BadInput(f"--report: directory {args.report.resolve().parent} does not exist")
     options = RunOptions(
         window=window,
         project_dir=args.project_dir or Path.cwd(),
@@ -108,8 +139,41 @@ def _run_refill(args: argparse.Namespace) -> int:
         dry_run=args.dry_run or args.command == "plan",
         resume=args.resume,
         report_path=args.report,
+        state_dir=args.state_dir,
+        command=shlex.join(["python", "-m", "refill", *args.argv]),
     )
     return run_refill(options)
+
+
+def _session(args: argparse.Namespace):
+    from refill.session import DbtSession
+
+    return DbtSession(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target)
+
+
+def _run_rollback(args: argparse.Namespace) -> int:
+    from refill.rollback import run_rollback
+
+    return run_rollback(args.run, project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
+                        target=args.target, state_root=args.state_dir)
+
+
+def _run_kill_mutations(args: argparse.Namespace) -> int:
+    from refill.operations import kill_mutations
+
+    tables = [name.strip() for name in args.tables.split(",") if name.strip()]
+    return kill_mutations(_session(args), tables, dry_run=args.dry_run)
+
+
+def _run_canary(args: argparse.Namespace) -> int:
+    from refill.operations import run_canaries
+    from refill.plan import parse_date, utc_today
+
+    first = parse_date(args.from_date, "--from-date")
+    today = parse_date(args.today, "--today") if args.today else utc_today()
+    if first > today:
+        raise BadInput(f"--from-date {first} is after --today {today}")
+    return run_canaries(_session(args), first_month=first, end=today, models=args.model)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -118,11 +182,26 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run_demo(work_dir=args.work_dir, scale=args.scale)
 
 
+def _run_lint(args: argparse.Namespace) -> int:
+    from refill.lint.command import run_lint
+
+    select = [name for value in args.select or [] for name in value.replace(",", " ").split()]
+    return run_lint(
+        paths=args.paths, project_dir=args.project_dir, profiles_dir=args.profiles_dir, target=args.target,
+        manifest=args.manifest, parse=args.parse, select=select, tag=args.tag, output_format=args.output_format,
+        jobs=args.jobs,
+    )
+
+
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dbt": _run_dbt,
     "run": _run_refill,
     "plan": _run_refill,
+    "rollback": _run_rollback,
+    "kill-mutations": _run_kill_mutations,
+    "canary": _run_canary,
     "demo": _run_demo,
+    "lint": _run_lint,
 }
 
 
@@ -132,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:1] == ["dbt"]:  # everything after `dbt` belongs to dbt, --help included
             return _run_dbt(argparse.Namespace(dbt_args=argv[1:]))
         args = build_parser().parse_args(argv)
+        args.argv = argv
         if not args.command:
             build_parser().print_help(sys.stderr)
             return ExitCode.BAD_INPUT

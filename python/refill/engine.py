@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from refill import querylog
+from refill import faults, querylog
 from refill.errors import LockHeld
 
 DRIVER = "chdb"
@@ -92,6 +92,7 @@ def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, datab
     data_dir = Path(data_dir).resolve()
     if not _open_clients.get(data_dir):
         _refuse_if_held(data_dir)
+        _forget_databases_of_the_previous_engine()
     data_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
@@ -105,6 +106,17 @@ def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, datab
     _release_on_close(client, data_dir)
     querylog.attach(client, time.perf_counter() - started)  # off unless REFILL_QUERY_LOG is set
     return client
+
+
+def _forget_databases_of_the_previous_engine() -> None:
+    """dbt-clickhouse remembers per process which databases exist; a process that moves to
+    another data directory meets a new engine, where those databases may not exist."""
+    try:
+        from dbt.adapters.clickhouse import dbclient
+    except ImportError:
+        return
+    with dbclient._database_lock:
+        dbclient._ensured_databases.clear()
 
 
 def _refuse_if_held(data_dir: Path, cause: BaseException | None = None) -> None:
@@ -145,16 +157,16 @@ def install() -> None:
 
     @dataclass
     class ChdbAwareCredentials(ClickHouseCredentials):
+        # Deliberately not in _connection_keys: dbt hashes those into its partial-parse
+        # state, and the data directory changes nothing in a parse.
         chdb_path: Optional[str] = None
-
-        def _connection_keys(self):
-            return super()._connection_keys() + (PATH_KEY,)
 
     class ChdbClient(ChHttpClient):
         """dbt-clickhouse's HTTP client wrapper with the transport swapped for chDB."""
 
         def _create_client(self, credentials):
             data_dir = resolve_data_dir(credentials.chdb_path)
+            self._data_dir = data_dir
             try:
                 return open_client(data_dir, settings=self._conn_settings)
             except DataDirectoryInUse as exc:
@@ -162,6 +174,14 @@ def install() -> None:
 
         def close(self):
             self._client.close()
+
+        def query(self, sql, **kwargs):
+            faults.at_statement(sql, self._data_dir)
+            return super().query(sql, **kwargs)
+
+        def command(self, sql, **kwargs):
+            faults.at_statement(sql, self._data_dir)
+            return super().command(sql, **kwargs)
 
     http_or_native = connections.get_db_client
 

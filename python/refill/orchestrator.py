@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refill.errors import BadInput, RefillError
+from refill import faults
+from refill.errors import BadInput, LockHeld, RefillError
 from refill.graph import ProjectGraph
-from refill.phases import PHASE_TITLES, all_steps, preflight
+from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
+from refill.lock import TargetLocks, holder_info
+from refill.phases import PHASE_TITLES, all_steps, lineage, preflight
 from refill.phases.context import RefillPlan, RunContext, Step, StepResult
 from refill.plan import Window
 from refill.session import DbtSession
 from refill.settings import resolve_settings
+from refill.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class RunOptions:
     report_path: Path | None = None
     quiet: bool = False
     artifacts_dir: Path | None = None
+    state_dir: Path | None = None  # journals and the local lock (default <project>/.refill/state)
+    command: str = ""
 
 
 @dataclass
@@ -80,6 +86,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         raise BadInput(f"no model is tagged '{settings.tag}': the cohort is empty (--tag, or --skip-balances-rewrite)")
     if not options.skip_cohort:
         preflight.check_graph(graph, cohort, settings.prices_model)
+        preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
     lineage_ids = set()
     if not options.skip_lineage:
@@ -101,6 +108,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         downstream_models=tuple(graph.names(graph.topological(downstream_ids))),
         skip_cohort=options.skip_cohort,
         skip_lineage=options.skip_lineage,
+        months_per_run=lineage.months_per_run(lineage.partition_limit(session.credentials)),
     )
     return plan, graph
 
@@ -132,7 +140,7 @@ def describe_plan(plan: RefillPlan, steps: list[Step]) -> str:
     return "\n".join(lines)
 
 
-def execute(ctx: RunContext, steps: list[Step], report: RunReport) -> None:
+def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Journal) -> None:
     phase_started: dict[str, float] = {}
     current = None
     for step in steps:
@@ -142,7 +150,12 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport) -> None:
             print(f"\n=== {PHASE_TITLES[current]} ===", flush=True)
         result = StepResult(step.key, step.phase, step.title)
         report.steps.append(result)
+        if journal.is_done(step.key) and not step.repeat_on_resume:
+            result.status = "skipped"
+            print(f"[{step.key}] done by an earlier attempt of run {journal.run_id}: skipped", flush=True)
+            continue
         started = time.monotonic()
+        faults.at_step(step.key, "before")
         try:
             result.details = step.action(ctx) or {}
             result.status = "ok"
@@ -151,6 +164,8 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport) -> None:
             raise
         finally:
             result.seconds = time.monotonic() - started
+            journal.record_step(step.key, result.status, result.seconds, result.details)
+        faults.at_step(step.key, "after")
         print(f"[{step.key}] OK in {result.seconds:.2f}s  (phase elapsed {time.monotonic() - phase_started[current]:.1f}s)",
               flush=True)
 
@@ -164,6 +179,32 @@ def summary_table(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def state_dir(root: Path | None, session: DbtSession) -> Path:
+    """The target's journals and local lock (default root: <project>/.refill/state)."""
+    return target_state_dir(root or session.project_dir / ".refill" / "state",
+                            session.profile.profile_name, session.target_name, session.credentials)
+
+
+def target_locks(session: DbtSession, directory: Path, holder: dict) -> TargetLocks:
+    cluster = (session.credentials.cluster or "").strip() or None
+    return TargetLocks(directory, holder, lambda: Warehouse(session.credentials, session.project_dir),
+                       session.schema, cluster)
+
+
+def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool) -> None:
+    """A refill that stopped half-way owns its months until it is finished or rolled back."""
+    others = [j for j in store.pending() if j.run_id != run_id]
+    if others:
+        other = others[0]
+        raise LockHeld(
+            f"run {other.run_id} ({other.data.get('error') or other.status}) has not finished on this target; "
+            f"resume it with `{other.data.get('command') or 'the same command'}` "
+            f"or restore its backups with `python -m refill rollback --run {other.run_id}`"
+        )
+    if resume and store.load(run_id) is None:
+        raise BadInput(f"--resume: no interrupted run of this plan ({run_id}) to resume")
+
+
 def run_refill(options: RunOptions) -> int:
     started = time.monotonic()
     session = open_session(options)
@@ -175,11 +216,21 @@ def run_refill(options: RunOptions) -> int:
     if options.dry_run:
         print("\n--dry-run: nothing was run and nothing was written.")
         return 0
-    ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph)
+    store = JournalStore(state_dir(options.state_dir, session))
+    holder = holder_info(plan.run_id, plan.summary())
+    ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph, state_root=options.state_dir)
+    journal = None
     try:
-        execute(ctx, steps, report)
+        with target_locks(session, store.directory, holder):
+            refuse_other_pending_runs(store, plan.run_id, resume=options.resume)
+            ctx.started_at = ctx.warehouse.scalar("SELECT now()")  # the server's clock, for orphan ages
+            journal = store.start(plan.run_id, report.plan, options.command)
+            execute(ctx, steps, report, journal)
+            journal.finish(DONE)
     except RefillError as exc:
         report.exit_code, report.error = int(exc.exit_code), exc.message
+        if journal is not None:
+            journal.finish(FAILED, exc.message)
         raise
     finally:
         ctx.close()

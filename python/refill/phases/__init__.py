@@ -1,14 +1,14 @@
 """The phases of a refill, in the order they run.
 
 preflight → phase 1 (cohort rewrite) → phase 1.5 (canary) → phase 2 (lineage re-pull)
-→ phase 3 (downstream rebuild) → phase 4 (verify). Each module turns the plan into
-journaled steps.
+→ phase 3 (downstream rebuild) → phase 4 (verify) → finish. Each module turns the plan
+into journaled steps.
 """
 
 from __future__ import annotations
 
 from refill.graph import ProjectGraph
-from refill.phases import canary, cohort, downstream, lineage, preflight, verify
+from refill.phases import canary, cohort, downstream, finish, lineage, preflight, verify
 from refill.phases.context import RefillPlan, Step
 
 PHASE_TITLES = {
@@ -18,6 +18,7 @@ PHASE_TITLES = {
     lineage.PHASE: "Phase 2: lineage re-pull",
     downstream.PHASE: "Phase 3: downstream rebuild",
     verify.PHASE: "Phase 4: verify",
+    finish.PHASE: "Finish",
 }
 
 
@@ -29,4 +30,5 @@ def all_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
         *lineage.steps(plan),
         *downstream.steps(plan),
         *verify.steps(plan),
+        *finish.steps(plan),
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from dataclasses import dataclass
 
 from refill.phases.context import RefillPlan, RunContext, Step
@@ -27,31 +28,40 @@ class Violation:
     previous: object
     value: object
     ratio: object
+    reason: str
 
     def describe(self) -> str:
-        return f"{self.model} {self.entity} {self.day}: {self.previous} -> {self.value} (ratio {self.ratio})"
+        return f"{self.model} {self.entity} {self.day}: {self.previous} -> {self.value} ({self.reason})"
 
 
 def scan_window(plan: RefillPlan) -> tuple[dt.date, dt.date]:
+    """What the macro scans: from 3 days before the first affected month to today."""
     return plan.window.first_month - dt.timedelta(days=LEAD_DAYS), plan.window.today
 
 
 def scan_args(plan: RefillPlan, canary: Canary) -> dict:
-    start, end = scan_window(plan)
-    return {**canary.as_macro_args(), "start_date": start.isoformat(), "end_date": end.isoformat()}
+    # canary_query itself starts LEAD_DAYS before the month of start_date
+    return {**canary.as_macro_args(), "start_date": plan.window.first_month.isoformat(),
+            "end_date": plan.window.today.isoformat()}
 
 
-def scan(ctx: RunContext, canary: Canary) -> list[Violation]:
-    rows = ctx.session.show(_QUERY, manifest=ctx.manifest, vars={"refill_canary_args": scan_args(ctx.plan, canary)})
-    return [Violation(canary.model, str(r[0]), r[1], r[2], r[3], r[4]) for r in rows.rows]
+def scan(session, manifest, canary: Canary, first_month: dt.date, end: dt.date) -> list[Violation]:
+    """Violations of one canary from 3 days before ``first_month`` to ``end``."""
+    args = {**canary.as_macro_args(), "start_date": first_month.isoformat(), "end_date": end.isoformat()}
+    rows = session.show(_QUERY, manifest=manifest, vars={"refill_canary_args": args})
+    return [Violation(canary.model, str(r[0]), r[1], r[2], r[3], r[4], str(r[5])) for r in rows.rows]
 
 
 def scan_all(ctx: RunContext) -> list[Violation]:
-    return [v for canary in ctx.plan.settings.canaries for v in scan(ctx, canary)]
+    plan = ctx.plan
+    return [v for canary in plan.settings.canaries
+            for v in scan(ctx.session, ctx.manifest, canary, plan.window.first_month, plan.window.today)]
 
 
 def steps(plan: RefillPlan) -> list[Step]:
     if not plan.settings.canaries:
+        print("refill: warning: no refill_canaries var in the project: Phase 1.5 and the canary in "
+              "Phase 4 are skipped", file=sys.stderr)
         return []
     from refill.phases.verify import fail_with_rollback  # one place says how to roll back
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -30,6 +31,7 @@ class RefillPlan:
     downstream_models: tuple[str, ...]
     skip_cohort: bool = False
     skip_lineage: bool = False
+    months_per_run: int | None = 89  # phase 2/3 windows, under max_partitions_per_insert_block
 
     @property
     def cohort(self) -> tuple[str, ...]:
@@ -40,6 +42,11 @@ class RefillPlan:
         """Stable for the same project, target and plan: a re-run finds its own journal and backups."""
         identity = json.dumps({"project": self.project_dir, **self.as_dict()}, sort_keys=True)
         return hashlib.sha256(identity.encode()).hexdigest()[:12]
+
+    def summary(self) -> str:
+        w = self.window
+        return (f"from {w.from_date} to {w.today}, months {', '.join(m.isoformat() for m in w.months)}, "
+                f"{len(self.cohort)} cohort / {len(self.lineage_models)} phase-2 / {len(self.downstream_models)} phase-3 models")
 
     def as_dict(self) -> dict:
         return {
@@ -76,6 +83,7 @@ class Step:
     title: str
     statements: tuple[str, ...]
     action: Callable[["RunContext"], dict[str, Any] | None]
+    repeat_on_resume: bool = False  # cheap and idempotent: worth redoing after a crash
 
 
 @dataclass
@@ -84,6 +92,8 @@ class RunContext:
     session: DbtSession
     manifest: Any
     graph: ProjectGraph
+    state_root: Any = None  # --state-dir, when the run was given one
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
     _warehouse: Warehouse | None = None
     _cohort_manifest: Any = None
 

@@ -3,13 +3,14 @@ mutations on the tables the plan touches, and back up the partitions Phase 1 rep
 
 from __future__ import annotations
 
+import sys
+
 from refill.errors import ContractViolation
 from refill.graph import ProjectGraph
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import run_operation, run_operation_statement
 
 PHASE = "preflight"
-BACKUP_SUFFIX = "__refill_backup"
 
 
 def check_graph(graph: ProjectGraph, cohort: set[str], prices_model: str) -> None:
@@ -38,8 +39,21 @@ def check_graph(graph: ProjectGraph, cohort: set[str], prices_model: str) -> Non
         )
 
 
+def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> None:
+    """The lint's rules on the cohort, from the manifest: errors refuse the run (exit 5)."""
+    from refill.lint import check_manifest, raise_for_errors
+
+    findings = check_manifest(manifest, tag=settings.tag, allow_insert_overwrite=settings.allow_insert_overwrite,
+                              select=cohort_names, project_dir=project_dir)
+    for finding in findings:
+        if not finding.is_error:
+            print(f"refill: warning: {finding.model}: {finding.code} {finding.message}", file=sys.stderr)
+    raise_for_errors(findings)
+
+
 def backup_table_suffix(plan: RefillPlan) -> str:
-    return f"{BACKUP_SUFFIX}_{plan.run_id}"
+    """The backups of a run are ``<table>__refill_backup_<run id>`` (see refill.backup_table_name)."""
+    return plan.run_id
 
 
 def touched_tables(ctx_graph: ProjectGraph, plan: RefillPlan) -> list[str]:
@@ -56,6 +70,7 @@ def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
             title="kill failed mutations on the touched tables",
             statements=(run_operation_statement("kill_failed_mutations", kill_args),),
             action=lambda ctx: run_operation(ctx, "kill_failed_mutations", kill_args),
+            repeat_on_resume=True,  # a crashed delete+insert may have left a poisoned mutation
         )
     ]
     if not plan.skip_cohort:

@@ -1,0 +1,28 @@
+{% macro backups_query(database=none, suffix=none) %}
+  {{ return(adapter.dispatch('backups_query', 'refill')(database, suffix)) }}
+{% endmacro %}
+
+{#-
+  Rows (backup_table, source_table, suffix, months) of the partition backups in
+  `database` (default: the target schema), optionally of one suffix. `months` is the
+  comma-separated list of months the backup holds, as recorded by backup_partitions.
+-#}
+{% macro default__backups_query(database=none, suffix=none) %}
+  {%- set database = refill._name(database if database is not none else target.schema, 'database') -%}
+  {%- if suffix is not none -%}{%- do refill.backup_table_name('t', suffix) -%}{%- endif -%}
+  {%- set query -%}
+    SELECT
+        name AS backup_table,
+        extract(comment, '^refill backup of (.*); suffix=') AS source_table,
+        extract(comment, '; suffix=([A-Za-z0-9_]*);') AS suffix,
+        extract(comment, '; months=([0-9,-]*)$') AS months
+    FROM system.tables
+    WHERE database = {{ refill._string_literal(database) }}
+      AND startsWith(comment, 'refill backup of ')
+      {%- if suffix is not none %}
+      AND suffix = {{ refill._string_literal(suffix) }}
+      {%- endif %}
+    ORDER BY backup_table
+  {%- endset -%}
+  {{ return(query) }}
+{% endmacro %}

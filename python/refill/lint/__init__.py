@@ -1,0 +1,89 @@
+"""The refill contract, checked before merge (``python -m refill lint``) and before a refill.
+
+Public API::
+
+    check_manifest(manifest, *, tag="refill_append", allow_insert_overwrite=None, select=None,
+                   project_dir=None) -> list[Finding]
+    lint_paths(paths, *, tag=None, allow_insert_overwrite=None, select=None) -> LintResult
+    lint_project(project_dir, *, tag=None, allow_insert_overwrite=None, select=None) -> LintResult
+    raise_for_errors(findings) -> None      # ContractViolation (exit 5) on any error
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from refill.errors import ContractViolation
+from refill.lint.files import project_models, select_files
+from refill.lint.finding import ERROR, WARNING, Finding
+from refill.lint.manifest import default_project_dir, manifest_models
+from refill.lint.rules import RULES, Rule
+from refill.lint.runner import LintResult, lint_models
+
+__all__ = [
+    "ERROR", "WARNING", "Finding", "LintResult", "RULES", "Rule",
+    "check_manifest", "lint_paths", "lint_project", "raise_for_errors",
+]
+
+
+def check_manifest(
+    manifest: Any,
+    *,
+    tag: str = "refill_append",
+    allow_insert_overwrite: bool | None = None,
+    select: set[str] | None = None,
+    project_dir: Path | str | None = None,
+) -> list[Finding]:
+    """The orchestrator's preflight: the cohort of a parsed project against the contract.
+
+    ``manifest`` is dbt's ``Manifest``, a ``manifest.json`` path or its loaded dict.
+    ``allow_insert_overwrite`` None reads the project var ``refill_allow_insert_overwrite``
+    from ``project_dir`` (default: the project dbt last parsed in this process).
+    """
+    root = Path(project_dir) if project_dir else default_project_dir(
+        Path(manifest) if isinstance(manifest, (str, Path)) else None)
+    models = manifest_models(manifest, root)
+    return lint_models(models, tag=tag, allow_insert_overwrite=allow_insert_overwrite, select=select).findings
+
+
+def lint_paths(
+    paths: Iterable[str | Path],
+    *,
+    tag: str | None = None,
+    allow_insert_overwrite: bool | None = None,
+    select: set[str] | None = None,
+) -> LintResult:
+    """Files mode on model files, directories or globs (a path that does not exist is skipped)."""
+    selection = select_files([str(p) for p in paths])
+    return lint_models(selection.models, tag=tag, allow_insert_overwrite=allow_insert_overwrite, select=select)
+
+
+def lint_project(
+    project_dir: Path | str,
+    *,
+    tag: str | None = None,
+    allow_insert_overwrite: bool | None = None,
+    select: set[str] | None = None,
+) -> LintResult:
+    """Files mode on every model of a project."""
+    selection = project_models(Path(project_dir))
+    return lint_models(selection.models, tag=tag, allow_insert_overwrite=allow_insert_overwrite, select=select)
+
+
+def raise_for_errors(findings: Iterable[Finding]) -> None:
+    """Refuses (ContractViolation, exit 5) if any finding is an error; warnings pass."""
+    errors = [f for f in findings if f.is_error]
+    if not errors:
+        return
+    by_model: dict[str, list[str]] = {}
+    for finding in errors:
+        codes = by_model.setdefault(finding.model, [])
+        if finding.code not in codes:
+            codes.append(finding.code)
+    listed = ", ".join(f"{model} ({', '.join(codes)})" for model, codes in sorted(by_model.items()))
+    raise ContractViolation(
+        f"{len(by_model)} cohort model(s) break the refill contract: {listed}; "
+        "run `python -m refill lint` for details",
+        hint="python -m refill lint",
+    )

@@ -1,0 +1,60 @@
+"""Findings as text (`path:line:col: CODE message`), JSON, or GitHub Actions annotations."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from refill.lint.finding import Finding
+from refill.lint.runner import LintResult
+
+
+def as_text(result: LintResult) -> str:
+    return "".join(f"{finding.as_text()}\n" for finding in result.findings)
+
+
+def as_json(result: LintResult) -> str:
+    document = {
+        "findings": [finding.as_dict() for finding in result.findings],
+        "summary": {
+            "errors": len(result.errors),
+            "warnings": len(result.findings) - len(result.errors),
+            "suppressed": result.suppressed,
+            "models_checked": result.models_checked,
+            "models_seen": result.models_seen,
+        },
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def as_github(result: LintResult) -> str:
+    """Workflow commands: each finding becomes an annotation on the pull request's diff."""
+    return "".join(_annotation(finding) + "\n" for finding in result.findings)
+
+
+def _annotation(finding: Finding) -> str:
+    properties = ",".join(
+        f"{key}={_escape_property(str(value))}"
+        for key, value in (("file", finding.path), ("line", finding.line), ("col", finding.col),
+                           ("title", f"{finding.code} ({finding.model})"))
+    )
+    body = finding.message + (f". Fix: {finding.hint}" if finding.hint else "")
+    return f"::{finding.severity} {properties}::{_escape_data(body)}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def summary(result: LintResult, seconds: float) -> str:
+    warnings = len(result.findings) - len(result.errors)
+    text = (f"refill lint: {len(result.errors)} error(s), {warnings} warning(s); "
+            f"{result.models_checked} of {result.models_seen} model(s) carry the refill tag; {seconds:.2f}s")
+    return text + (f"; {result.suppressed} suppressed by noqa" if result.suppressed else "")
+
+
+FORMATS: dict[str, Callable[[LintResult], str]] = {"text": as_text, "json": as_json, "github": as_github}

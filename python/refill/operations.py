@@ -1,0 +1,51 @@
+"""``refill kill-mutations`` and ``refill canary``: the package's operations, one command each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from refill.errors import BadInput, CheckFailed
+from refill.graph import ProjectGraph
+from refill.phases.canary import scan
+from refill.plan import month_start
+from refill.session import DbtSession
+from refill.settings import resolve_settings
+
+
+def _models(graph: ProjectGraph, names: list[str]) -> list[str]:
+    unknown = [name for name in names if graph.by_name(name) is None]
+    if unknown:
+        raise BadInput(f"not a model of this project: {', '.join(repr(n) for n in unknown)}")
+    return [graph.by_name(name).relation for name in names]
+
+
+def kill_mutations(session: DbtSession, tables: list[str], *, dry_run: bool) -> int:
+    """Kill the failed mutations of the target schema (or of ``tables``, model names)."""
+    manifest = session.parse()
+    args: dict = {"database": session.schema, "dry_run": dry_run}
+    if tables:
+        args["tables"] = _models(ProjectGraph.from_manifest(manifest), tables)
+    session.invoke(["run-operation", "refill.kill_failed_mutations", "--args", json.dumps(args)], manifest=manifest)
+    return 0
+
+
+def run_canaries(session: DbtSession, *, first_month: dt.date, end: dt.date, models: list[str]) -> int:
+    """The project's ``refill_canaries`` (or those of ``models``); exit 3 on a violation."""
+    settings = resolve_settings(session.project_dir)
+    canaries = [c for c in settings.canaries if not models or c.model in models]
+    if not canaries:
+        raise BadInput("no canary to run: declare refill_canaries in dbt_project.yml vars"
+                       + (f" for {', '.join(models)}" if models else ""))
+    manifest = session.parse()
+    _models(ProjectGraph.from_manifest(manifest), [c.model for c in canaries])
+    start = month_start(first_month)
+    violations = [v for canary in canaries for v in scan(session, manifest, canary, start, end)]
+    for v in violations:
+        print(f"  {v.describe()}")
+    print(f"canary {start - dt.timedelta(days=3)}..{end}: {len(canaries)} scan(s), {len(violations)} violation(s)")
+    if violations:
+        raise CheckFailed(f"canary failed: {len(violations)} violation(s)")
+    return 0
+
+

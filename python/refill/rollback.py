@@ -1,0 +1,61 @@
+"""``refill rollback --run ID``: put back what a refill's Phase 1 replaced.
+
+Preflight backed up every month the cohort rewrite replaces (write-once: a resumed run
+never overwrites the good copy). Rollback swaps those months back with REPLACE PARTITION,
+so the cohort tables are byte for byte what they were; if the run had already rebuilt
+the cohort's descendants, they are rebuilt again from the restored cohort.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from refill.errors import BadInput
+from refill.journal import PENDING, ROLLED_BACK, JournalStore
+from refill.lock import holder_info
+from refill.orchestrator import state_dir, target_locks
+from refill.session import DbtSession
+
+_RUN_ID = re.compile(r"^[0-9a-f]{12}$")
+_DOWNSTREAM_PHASES = ("phase2", "phase3")
+
+
+def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
+                 state_root: Path | None = None, artifacts_dir: Path | None = None) -> int:
+    if not _RUN_ID.match(run_id or ""):
+        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`), got {run_id!r}")
+    session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target,
+                         artifacts_dir=artifacts_dir)
+    store = JournalStore(state_dir(state_root, session))
+    journal = store.load(run_id)
+    if journal is None:
+        raise BadInput(f"no refill run {run_id} on target {session.target_name} (journals: {store.directory / 'runs'})")
+    if journal.status not in PENDING:
+        raise BadInput(f"run {run_id} is {journal.status}: only a failed or interrupted run can be rolled back")
+    plan = journal.data["plan"]
+    tables = [name for layer in plan["phase1_layers"] for name in layer]
+    months = plan["window"]["months"]
+    if not tables:
+        raise BadInput(f"run {run_id} did not rewrite the cohort (--skip-balances-rewrite): nothing to roll back")
+    if not journal.is_done("preflight:backup"):
+        journal.finish(ROLLED_BACK)
+        print(f"[rollback] run {run_id} stopped before Phase 1 changed anything: nothing to restore", flush=True)
+        return 0
+    manifest = session.parse()
+    with target_locks(session, store.directory, holder_info(run_id, f"rollback of {run_id}")):
+        print(f"[rollback] restoring {len(months)} month(s) of {len(tables)} cohort table(s) from run {run_id}'s backups",
+              flush=True)
+        restore = {"database": plan["schema"], "tables": tables, "partitions": months, "suffix": run_id}
+        session.invoke(["run-operation", "refill.restore_partitions", "--args", json.dumps(restore)], manifest=manifest)
+        if any(key.split(":")[0] in _DOWNSTREAM_PHASES and done.get("status") == "ok"
+               for key, done in journal.data["steps"].items()):
+            tag = plan["tag"]
+            print(f"[rollback] rebuilding the cohort's descendants from the restored months (tag:{tag}+)", flush=True)
+            session.invoke(["run", "--select", f"tag:{tag}+", "--exclude", f"tag:{tag}"], manifest=manifest)
+        drop = {"database": plan["schema"], "tables": tables, "suffix": run_id}
+        session.invoke(["run-operation", "refill.drop_backups", "--args", json.dumps(drop)], manifest=manifest)
+        journal.finish(ROLLED_BACK)
+    print(f"[rollback] run {run_id} rolled back; the target holds its pre-refill months again", flush=True)
+    return 0

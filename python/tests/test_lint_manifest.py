@@ -1,0 +1,115 @@
+"""Manifest mode (dbt's own parse) agrees with files mode on the lab and on the fixtures.
+
+These parse with dbt in-process (a few seconds each); no engine is started.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from refill.cli import main
+from refill.errors import ExitCode
+from refill.lint import check_manifest, lint_project
+from refill.lint.manifest import manifest_models
+from refill.lint.runner import lint_models
+from refill.session import DbtSession
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = REPO / "integration_tests"
+FIXTURE_PROJECT = Path(__file__).parent / "fixtures" / "lint" / "project"
+
+
+def write_profiles(work: Path, profile: str) -> Path:
+    """A chdb profile: parsing needs the adapter, never the data directory."""
+    output = {"type": "clickhouse", "driver": "chdb", "chdb_path": str(work / "chdb"), "schema": "lint"}
+    (work / "profiles.yml").write_text(yaml.safe_dump({profile: {"target": "t", "outputs": {"t": output}}}))
+    return work
+
+
+def comparable(findings, project: Path) -> list[tuple]:
+    return sorted(
+        (Path(f.path).resolve().relative_to(project.resolve()).as_posix(), f.line, f.col, f.code, f.message, f.severity)
+        for f in findings
+    )
+
+
+@pytest.fixture(scope="module")
+def lab_parse(tmp_path_factory):
+    work = tmp_path_factory.mktemp("lab-parse")
+    session = DbtSession(LAB, profiles_dir=write_profiles(work, "refill_lab"), artifacts_dir=work, quiet=True)
+    if not (LAB / "dbt_packages" / "refill").exists():
+        session.invoke(["deps"])
+    return session.parse(), session.parse_cache_dir(None) / "manifest.json"
+
+
+@pytest.fixture(scope="module")
+def fixture_parse(tmp_path_factory):
+    work = tmp_path_factory.mktemp("fixture-parse")
+    project = work / "project"
+    shutil.copytree(FIXTURE_PROJECT, project)
+    (project / "packages.yml").write_text(yaml.safe_dump({"packages": [{"local": str(REPO)}]}))
+    session = DbtSession(project, profiles_dir=write_profiles(work, "lint_fixtures"), artifacts_dir=work, quiet=True)
+    session.invoke(["deps"])
+    return project, session.parse(), session.parse_cache_dir(None) / "manifest.json"
+
+
+def test_lab_is_clean_in_both_modes_on_the_same_cohort(lab_parse):
+    manifest, _ = lab_parse
+    in_manifest = lint_models(manifest_models(manifest, LAB))
+    in_files = lint_project(LAB)
+    assert in_manifest.findings == in_files.findings == []
+    assert in_manifest.models_checked == in_files.models_checked == 4
+
+
+def test_lab_manifest_json_through_the_cli(lab_parse, capsys):
+    _, manifest_json = lab_parse
+    assert main(["lint", "--manifest", str(manifest_json), "--project-dir", str(LAB)]) == ExitCode.OK
+    assert "4 of 14 model(s) carry the refill tag" in capsys.readouterr().err
+
+
+def test_fixture_findings_are_the_same_in_both_modes(fixture_parse):
+    project, manifest, manifest_json = fixture_parse
+    in_files = comparable(lint_project(project).findings, project)
+    assert len(in_files) == 14  # EXPECTED in test_lint_rules
+    assert comparable(check_manifest(manifest, project_dir=project), project) == in_files
+    assert comparable(check_manifest(manifest_json, project_dir=project), project) == in_files
+
+
+def test_preflight_reads_the_opt_in_from_the_project_unless_told(fixture_parse):
+    project, manifest, _ = fixture_parse
+    def codes(**options):
+        return {f.code for f in check_manifest(manifest, project_dir=project, select={"insert_overwrite_*"}, **options)}
+    assert codes() == {"RF006"}
+    assert codes(allow_insert_overwrite=True) == set()
+
+
+def test_manifest_mode_sees_tags_dbt_resolved_outside_the_model_file(fixture_parse):
+    project, _, manifest_json = fixture_parse
+    document = json.loads(manifest_json.read_text())
+    document["nodes"]["model.lint_fixtures.plain_view"]["tags"].append("refill_append")  # as if from schema.yml
+    codes = {f.code for f in check_manifest(document, project_dir=project) if f.model == "plain_view"}
+    assert {"RF001", "RF004", "RF005", "RF008"} <= codes
+
+
+def test_preflight_on_a_parsed_cohort_refuses_with_exit_5(fixture_parse):
+    from refill.errors import ContractViolation
+    from refill.lint import raise_for_errors
+
+    project, manifest, _ = fixture_parse
+    with pytest.raises(ContractViolation) as refused:
+        raise_for_errors(check_manifest(manifest, project_dir=project))
+    assert refused.value.exit_code == ExitCode.CONTRACT and "wrong_branch (RF001)" in refused.value.message
+
+
+def test_cli_parse_mode_lints_what_dbt_parsed(fixture_parse, monkeypatch, capsys):
+    project, manifest, _ = fixture_parse
+    monkeypatch.setattr(DbtSession, "parse", lambda self, vars=None: manifest)  # the parse is the fixture's
+    code = main(["lint", "--parse", "--project-dir", str(project), "--profiles-dir", str(project.parent),
+                 "--format", "json"])
+    assert code == ExitCode.CONTRACT
+    assert len(json.loads(capsys.readouterr().out)["findings"]) == 14
