@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from cluster_capture import Captured, capture_statements, texts
 from conftest import SEED_GAP, SEED_TODAY
+from lab_hazards import poison_mutation
 from refill import engine
 from refill.cleanup import run_cleanup
 from refill.detect import DetectOptions, detect
@@ -54,21 +55,12 @@ def _profiles(root, data_dir) -> None:
 
 
 def _poison(data_dir) -> None:
-    """A failed delete+insert's mutation on a table the plan touches (preflight kills it)."""
+    """A failed delete+insert's mutation on a table the plan touches (preflight kills it),
+    and an interrupted run's leftover outside the plan (cleanup drops it)."""
     client = engine.open_client(data_dir)
     try:
-        client.command(f"CREATE TABLE {SCHEMA}.gone (date Date) ENGINE = MergeTree ORDER BY date")
-        client.command(f"SYSTEM STOP MERGES {SCHEMA}.{POISONED}")
-        client.command(f"ALTER TABLE {SCHEMA}.{POISONED} DELETE WHERE date IN (SELECT date FROM {SCHEMA}.gone)",
-                       settings={"mutations_sync": 0})
-        client.command(f"DROP TABLE {SCHEMA}.gone SYNC")
-        client.command(f"SYSTEM START MERGES {SCHEMA}.{POISONED}")
-        deadline = time.monotonic() + 30
-        while not client.query(f"SELECT count() FROM system.mutations WHERE database = '{SCHEMA}' AND "
-                               "NOT is_done AND latest_fail_reason != ''").result_rows[0][0]:
-            assert time.monotonic() < deadline, "the mutation never failed"
-            time.sleep(0.1)
-        client.command(f"CREATE TABLE {SCHEMA}.{ORPHAN} AS {SCHEMA}.{POISONED}")  # an interrupted run's leftover
+        poison_mutation(client, SCHEMA, POISONED)
+        client.command(f"CREATE TABLE {SCHEMA}.{ORPHAN} AS {SCHEMA}.{POISONED}")
     finally:
         client.close()
 
