@@ -151,6 +151,8 @@ def _run_refill(args: argparse.Namespace) -> int:
         today=parse_date(args.today, "--today") if args.today else None,
         buffer_days=args.buffer_days,
     )
+    if args.report and not args.report.resolve().parent.is_dir():
+        raise BadInput(f"--report: directory {args.report.resolve().parent} does not exist")
     options = RunOptions(
         window=window,
         project_dir=args.project_dir or Path.cwd(),

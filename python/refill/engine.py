@@ -172,16 +172,16 @@ def install() -> None:
 
     @dataclass
     class ChdbAwareCredentials(ClickHouseCredentials):
+        # Deliberately not in _connection_keys: dbt hashes those into its partial-parse
+        # state, and the data directory changes nothing in a parse.
         chdb_path: Optional[str] = None
-
-        def _connection_keys(self):
-            return super()._connection_keys() + (PATH_KEY,)
 
     class ChdbClient(ChHttpClient):
         """dbt-clickhouse's HTTP client wrapper with the transport swapped for chDB."""
 
         def _create_client(self, credentials):
             data_dir = resolve_data_dir(credentials.chdb_path)
+            self._data_dir = data_dir
             try:
                 return open_client(data_dir, settings=self._conn_settings)
             except DataDirectoryInUse as exc:
@@ -191,11 +191,11 @@ def install() -> None:
             self._client.close()
 
         def query(self, sql, **kwargs):
-            faults.at_statement(sql)
+            faults.at_statement(sql, self._data_dir)
             return super().query(sql, **kwargs)
 
         def command(self, sql, **kwargs):
-            faults.at_statement(sql)
+            faults.at_statement(sql, self._data_dir)
             return super().command(sql, **kwargs)
 
     http_or_native = connections.get_db_client

@@ -3,9 +3,13 @@
 The variable holds JSON, one of:
 
 * ``{"step": "phase1:2026-04-01", "when": "before" | "after"}`` — SIGKILL the process at
-  that journaled step boundary ("after" = once the step is journaled as done);
+  that journaled step boundary ("after" = once the step is journaled as done); with
+  ``"sleep": seconds`` it pauses there instead (holding its locks), for lock tests;
 * ``{"sql": "<regex>", "after_ms": 50}`` — SIGKILL the process ``after_ms`` after a
-  statement matching the regex starts, i.e. while the engine is executing it.
+  statement matching the regex starts, i.e. while the engine is executing it;
+* ``{"sql": "<regex>", "rows_in": "<database>.<table>"}`` — SIGKILL the process as soon as
+  that table holds more committed rows than when the matching statement started (embedded
+  engine only): the crash lands mid-INSERT, after some blocks were written.
 
 SIGKILL leaves no chance to clean up: with the embedded engine the storage dies with the
 process, exactly like a crashed server.
@@ -18,6 +22,7 @@ import os
 import re
 import signal
 import threading
+import time
 
 ENV = "REFILL_FAULT_INJECT"
 
@@ -34,12 +39,44 @@ def _die() -> None:
 def at_step(step_key: str, when: str) -> None:
     config = _config()
     if config and config.get("step") == step_key and config.get("when", "before") == when:
-        _die()
+        if config.get("sleep"):
+            print(f"[fault] pausing {config['sleep']}s at {when} {step_key}", flush=True)
+            time.sleep(float(config["sleep"]))
+        else:
+            _die()
 
 
-def at_statement(sql: str) -> None:
+def at_statement(sql: str, data_dir=None) -> None:
     config = _config()
-    if config and config.get("sql") and re.search(config["sql"], sql, re.IGNORECASE | re.DOTALL):
-        timer = threading.Timer(config.get("after_ms", 0) / 1000, _die)
-        timer.daemon = True
-        timer.start()
+    if not (config and config.get("sql") and re.search(config["sql"], sql, re.IGNORECASE | re.DOTALL)):
+        return
+    if config.get("rows_in") and data_dir is not None:
+        database, _, table = config["rows_in"].partition(".")
+        watcher = threading.Thread(target=_die_once_rows_land, args=(data_dir, database, table), daemon=True)
+    else:
+        watcher = threading.Timer(config.get("after_ms", 0) / 1000, _die)
+        watcher.daemon = True
+    watcher.start()
+
+
+def engine_table(database: str, table: str) -> str:
+    from refill.sql import table as quoted
+
+    return quoted(database, table)
+
+
+def _die_once_rows_land(data_dir, database: str, table: str) -> None:
+    from refill import engine
+
+    client = engine.open_client(data_dir)
+    # count() on the table itself, not system.parts: a freshly started engine loads tables
+    # asynchronously, and an unloaded table lists no parts (a baseline of 0 would fire at once).
+    probe = f"SELECT count() FROM {engine_table(database, table)}"
+
+    def rows() -> int:
+        return client.query(probe).result_rows[0][0]
+
+    baseline = rows()
+    while rows() <= baseline:
+        time.sleep(0.001)
+    _die()

@@ -13,7 +13,7 @@ from refill.errors import BadInput, LockHeld, RefillError
 from refill.graph import ProjectGraph
 from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
 from refill.lock import TargetLocks, holder_info
-from refill.phases import PHASE_TITLES, all_steps, preflight
+from refill.phases import PHASE_TITLES, all_steps, lineage, preflight
 from refill.phases.context import RefillPlan, RunContext, Step, StepResult
 from refill.plan import Window
 from refill.session import DbtSession
@@ -108,6 +108,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         downstream_models=tuple(graph.names(graph.topological(downstream_ids))),
         skip_cohort=options.skip_cohort,
         skip_lineage=options.skip_lineage,
+        months_per_run=lineage.months_per_run(lineage.partition_limit(session.credentials)),
     )
     return plan, graph
 
@@ -216,7 +217,7 @@ def run_refill(options: RunOptions) -> int:
         return 0
     store = JournalStore(state_dir(options.state_dir, session))
     holder = holder_info(plan.run_id, plan.summary())
-    ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph)
+    ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph, state_root=options.state_dir)
     journal = None
     try:
         with target_locks(session, store.directory, holder):

@@ -20,7 +20,7 @@ from refill.session import DbtSession
 
 _RUN_ID = re.compile(r"^[0-9a-f]{12}$")
 PENDING_RUN = "pending"  # --run pending: the target's unfinished run, whatever its id
-_DOWNSTREAM_STEPS = ("phase2", "phase3")
+_DOWNSTREAM_PHASES = ("phase2", "phase3")
 
 
 def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
@@ -57,7 +57,8 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
               flush=True)
         restore = {"database": plan["schema"], "tables": tables, "partitions": months, "suffix": run_id}
         session.invoke(["run-operation", "refill.restore_partitions", "--args", json.dumps(restore)], manifest=manifest)
-        if any(journal.is_done(step) for step in _DOWNSTREAM_STEPS):
+        if any(key.split(":")[0] in _DOWNSTREAM_PHASES and done.get("status") == "ok"
+               for key, done in journal.data["steps"].items()):
             tag = plan["tag"]
             print(f"[rollback] rebuilding the cohort's descendants from the restored months (tag:{tag}+)", flush=True)
             session.invoke(["run", "--select", f"tag:{tag}+", "--exclude", f"tag:{tag}"], manifest=manifest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -70,8 +71,10 @@ class DbtSession:
             args += ["--target", self.target]
         if self.artifacts_dir:
             args += ["--log-path", str(Path(self.artifacts_dir) / "logs")]
-            if command not in _NO_TARGET_PATH:
-                args += ["--target-path", str(Path(self.artifacts_dir) / "target")]
+        if command == "parse":
+            args += ["--target-path", str(self.parse_cache_dir(vars))]
+        elif self.artifacts_dir and command not in _NO_TARGET_PATH:
+            args += ["--target-path", str(Path(self.artifacts_dir) / "target")]
         if vars:
             args += ["--vars", json.dumps(vars, sort_keys=True, default=str)]
         return args
@@ -121,6 +124,18 @@ class DbtSession:
             vars=vars,
         )
         return result.result.results[0].agate_table
+
+    def parse_cache_dir(self, vars: dict[str, Any] | None) -> Path:
+        """One target path per (target, vars): dbt keeps a single partial-parse state per
+        target path and drops it when the vars change, so a refill's two parses (with and
+        without the month vars) would otherwise re-parse the whole project every time."""
+        key = json.dumps({"target": self.target, "vars": vars or {}}, sort_keys=True, default=str)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        if self.artifacts_dir:
+            base = Path(self.artifacts_dir) / "target"
+        else:
+            base = Path(os.environ.get("DBT_TARGET_PATH") or self.project_dir / "target")
+        return base / f"refill-parse-{digest}"
 
     def parse(self, vars: dict[str, Any] | None = None):
         """Parse the project; ``config()`` is resolved here, so pass the vars that matter."""

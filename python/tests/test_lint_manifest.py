@@ -44,7 +44,7 @@ def lab_parse(tmp_path_factory):
     session = DbtSession(LAB, profiles_dir=write_profiles(work, "refill_lab"), artifacts_dir=work, quiet=True)
     if not (LAB / "dbt_packages" / "refill").exists():
         session.invoke(["deps"])
-    return session.parse(), work / "target" / "manifest.json"
+    return session.parse(), session.parse_cache_dir(None) / "manifest.json"
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def fixture_parse(tmp_path_factory):
     (project / "packages.yml").write_text(yaml.safe_dump({"packages": [{"local": str(REPO)}]}))
     session = DbtSession(project, profiles_dir=write_profiles(work, "lint_fixtures"), artifacts_dir=work, quiet=True)
     session.invoke(["deps"])
-    return project, session.parse(), work / "target" / "manifest.json"
+    return project, session.parse(), session.parse_cache_dir(None) / "manifest.json"
 
 
 def test_lab_is_clean_in_both_modes_on_the_same_cohort(lab_parse):

@@ -48,6 +48,8 @@ class Lab:
         threads: int = 2,
         quiet: bool = True,
         project_dir: Path = LAB_PROJECT_DIR,
+        custom_settings: dict | None = None,
+        artifacts_dir: Path | None = None,
     ) -> None:
         self.work_dir = Path(work_dir).resolve()
         self.data_dir = Path(data_dir).resolve() if data_dir else self.work_dir / "chdb"
@@ -57,6 +59,8 @@ class Lab:
         self.threads = threads
         self.quiet = quiet
         self.project_dir = Path(project_dir).resolve()
+        self.custom_settings = custom_settings
+        self.artifacts_dir = Path(artifacts_dir) if artifacts_dir else self.work_dir / "dbt"
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.profiles_dir = self._write_profiles()
         self._sessions: dict[str, DbtSession] = {}
@@ -73,6 +77,7 @@ class Lab:
                 "chdb_path": str(self.data_dir),
                 "schema": schema,
                 "threads": self.threads,
+                **({"custom_settings": self.custom_settings} if self.custom_settings else {}),
             }
 
         profiles = {
@@ -94,7 +99,7 @@ class Lab:
                 target=target,
                 threads=self.threads,
                 quiet=self.quiet,
-                artifacts_dir=self.work_dir / f"dbt-{target}",
+                artifacts_dir=self.artifacts_dir,
             )
         return self._sessions[target]
 

@@ -31,6 +31,7 @@ class RefillPlan:
     downstream_models: tuple[str, ...]
     skip_cohort: bool = False
     skip_lineage: bool = False
+    months_per_run: int | None = 89  # phase 2/3 windows, under max_partitions_per_insert_block
 
     @property
     def cohort(self) -> tuple[str, ...]:
@@ -91,6 +92,7 @@ class RunContext:
     session: DbtSession
     manifest: Any
     graph: ProjectGraph
+    state_root: Any = None  # --state-dir, when the run was given one
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
     _warehouse: Warehouse | None = None
     _cohort_manifest: Any = None

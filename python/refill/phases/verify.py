@@ -3,6 +3,8 @@ duplicate keys in any touched partition, and the canary again."""
 
 from __future__ import annotations
 
+import shlex
+
 from refill import checks
 from refill.errors import CheckFailed
 from refill.phases import canary
@@ -14,9 +16,11 @@ PHASE = "phase4"
 
 def rollback_command(ctx: RunContext) -> str:
     session, plan = ctx.session, ctx.plan
-    parts = ["python -m refill rollback", "--run", plan.run_id, "--project-dir", str(session.project_dir),
+    parts = ["python", "-m", "refill", "rollback", "--run", plan.run_id, "--project-dir", str(session.project_dir),
              "--profiles-dir", str(session.profiles_dir), "--target", plan.target]
-    return " ".join(parts)
+    if ctx.state_root:
+        parts += ["--state-dir", str(ctx.state_root)]
+    return shlex.join(parts)
 
 
 def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:

@@ -1,0 +1,135 @@
+"""Crash safety, resume, locks and rollback, on the embedded engine.
+
+The orchestrator runs in a subprocess and is killed with SIGKILL (the embedded engine
+dies with it, like a crashed server); the next run of the same command resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SEED_GAP, SEED_TODAY, copy_lab_project, refill_cli
+from refill.lab.diff import checksums
+from refill.lab.simulator import Lab
+
+pytestmark = pytest.mark.engine
+
+RUN = ("run", "--from-date", str(SEED_GAP), "--today", str(SEED_TODAY))
+SCHEMA = "refill_lab"
+BALANCES = "int_execution_tokens_balances_daily"
+# Inserts commit a part every 64 rows, so a kill during an INSERT leaves some of them.
+SMALL_BLOCKS = {"use_strict_insert_block_limits": 1, "max_insert_block_size_rows": 64,
+                "min_insert_block_size_rows": 64, "min_insert_block_size_bytes": 0, "max_block_size": 64}
+
+
+def leftovers(lab: Lab) -> list[str]:
+    return [r[0] for r in lab.warehouse.rows(
+        f"SELECT name FROM system.tables WHERE database = '{SCHEMA}'"
+        " AND (name LIKE '%\\_\\_refill%' OR name LIKE '%\\_\\_dbt\\_%') ORDER BY name")]
+
+
+def month_checksum(lab: Lab, table: str) -> tuple:
+    return tuple(lab.warehouse.rows(
+        f"SELECT count(), groupBitXor(cityHash64(*)) FROM {SCHEMA}.{table} WHERE toStartOfMonth(date) = '2026-04-01'")[0])
+
+
+def killed(lab: Lab, fault: dict) -> subprocess.CompletedProcess:
+    lab.close()
+    result = refill_cli(lab, *RUN, fault=fault)
+    assert result.returncode == -9, result.stdout[-3000:] + result.stderr[-2000:]
+    return result
+
+
+def test_killed_at_every_phase_the_same_command_converges_to_the_fresh_build(seed_incident_dir, lab_copy):
+    lab = lab_copy(seed_incident_dir, custom_settings=SMALL_BLOCKS)
+    original = month_checksum(lab, BALANCES)
+
+    killed(lab, {"step": "phase1:2026-04-01", "when": "before"})  # preflight done
+
+    killed(lab, {"sql": rf"insert into\s+\S*{BALANCES}__refill_stage",
+                 "rows_in": f"{SCHEMA}.{BALANCES}__refill_stage"})
+    staged = lab.warehouse.scalar(f"SELECT count() FROM {SCHEMA}.{BALANCES}__refill_stage")
+    assert 0 < staged < original[0]  # the kill landed mid-INSERT: partial rows exist…
+    assert month_checksum(lab, BALANCES) == original  # …but only in staging, never in the target
+
+    killed(lab, {"step": "phase1.5", "when": "after"})
+
+    killed(lab, {"sql": r"delete from\s+\S*int_execution_gpay_payments_daily`?\s", "after_ms": 0})
+    assert any("int_execution_gpay_payments_daily__dbt_new_data" in name for name in leftovers(lab))
+
+    killed(lab, {"step": "phase4", "when": "before"})
+    killed(lab, {"step": "finish:drop-backups", "when": "after"})
+
+    lab.close()
+    final = refill_cli(lab, *RUN)
+    assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-2000:]
+    assert "done by an earlier attempt" in final.stdout
+    assert "taking over a stale refill lock" in final.stderr
+    assert {d.model: d.differing for d in lab.diff() if d.differing} == {}
+    assert leftovers(lab) == []
+
+
+def test_second_refill_on_the_target_exits_4_and_names_the_holder(seed_lab):
+    seed_lab.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "refill", *RUN, "--project-dir", str(seed_lab.project_dir),
+         "--profiles-dir", str(seed_lab.profiles_dir), "--state-dir", str(seed_lab.work_dir / "state")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "REFILL_FAULT_INJECT": json.dumps({"step": "phase1:2026-04-01", "when": "before",
+                                                              "sleep": 300})},
+    )
+    try:
+        for line in holder.stdout:  # wait until it holds the locks, paused before Phase 1
+            if line.startswith("[fault] pausing"):
+                break
+        second = refill_cli(seed_lab, *RUN)
+        assert second.returncode == 4
+        assert "Traceback" not in second.stderr
+        (line,) = second.stderr.strip().splitlines()
+        assert re.search(rf"pid {holder.pid} on .+, started .+, run [0-9a-f]{{12}} \(from {SEED_GAP} to {SEED_TODAY}", line)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_different_plan_is_refused_while_a_run_is_pending(seed_lab):
+    killed(seed_lab, {"step": "phase1:2026-04-01", "when": "after"})
+    other = refill_cli(seed_lab, "run", "--from-date", "2026-04-20", "--today", str(SEED_TODAY))
+    assert other.returncode == 4
+    assert "has not finished on this target; resume it with" in other.stderr
+    assert "python -m refill rollback --run" in other.stderr
+
+
+def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_incident_dir, lab_copy, tmp_path):
+    # a canary stricter than the lab's own daily price moves: it trips after Phase 1
+    project = copy_lab_project(tmp_path, {"dbt_project.yml": ("threshold: 1.5", "threshold: 1.000001")})
+    lab = lab_copy(seed_incident_dir, project_dir=project)
+    schemas = [SCHEMA, f"{SCHEMA}_raw"]
+    before = checksums(lab.warehouse, schemas)
+    lab.close()
+
+    failed = refill_cli(lab, *RUN)
+    assert failed.returncode == 3
+    (line,) = failed.stderr.strip().splitlines()
+    assert line.startswith("refill: error: canary failed:")
+    rollback = re.search(r"to restore them: (python -m refill rollback .*)$", line).group(1)
+    backups = [n for n in leftovers(lab) if "__refill_backup_" in n]
+    assert len(backups) == 4  # kept for the rollback
+    assert month_checksum(lab, BALANCES) != tuple(before[f"{SCHEMA}.{BALANCES}"])  # Phase 1 did rewrite
+    lab.close()
+
+    args = shlex.split(rollback)[3:]  # after "python -m refill"
+    restored = subprocess.run([sys.executable, "-m", "refill", *args], capture_output=True, text=True)
+    assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr
+    assert checksums(lab.warehouse, schemas) == before
+    assert leftovers(lab) == []
+    lab.close()  # the next rollback runs in a subprocess
+    again = subprocess.run([sys.executable, "-m", "refill", *args], capture_output=True, text=True)
+    assert again.returncode == 2 and "only a failed or interrupted run can be rolled back" in again.stderr
