@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC_DIRS = ("hooks", "incremental", "maintenance", "checks")
+PUBLIC_DIRS = ("hooks", "incremental", "maintenance", "checks", "observability")
 MACRO = re.compile(r"{%-?\s*(macro|test)\s+(\w+)\s*\(([^)]*)\)\s*-?%}")
 
 

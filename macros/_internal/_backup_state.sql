@@ -7,7 +7,7 @@
   {%- set names = {} -%}
   {%- for table in tables -%}{%- do names.update({refill.backup_table_name(table, suffix): table}) -%}{%- endfor -%}
   {%- set result = run_query(
-      "SELECT name, comment FROM system.tables WHERE database = " ~ refill._string_literal(database)
+      "SELECT DISTINCT name, comment FROM " ~ refill._system_table('tables') ~ " WHERE database = " ~ refill._string_literal(database)
       ~ " AND name IN (" ~ refill._literal_list(names.keys() | list) ~ ")") -%}
   {%- set state = {} -%}
   {%- for name in names -%}{%- do state.update({name: {'exists': false, 'marked': false, 'months': []}}) -%}{%- endfor -%}

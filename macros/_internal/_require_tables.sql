@@ -1,7 +1,7 @@
 {#- A compiler error naming the first of `tables` that does not exist in `database`. -#}
 {% macro _require_tables(database, tables) %}
   {%- set result = run_query(
-      "SELECT name FROM system.tables WHERE database = " ~ refill._string_literal(database)
+      "SELECT DISTINCT name FROM " ~ refill._system_table('tables') ~ " WHERE database = " ~ refill._string_literal(database)
       ~ " AND name IN (" ~ refill._literal_list(tables) ~ ")") -%}
   {#- rows, not columns[0]: an empty result may come back without columns -#}
   {%- set existing = [] -%}

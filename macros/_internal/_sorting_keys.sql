@@ -4,7 +4,7 @@
 -#}
 {% macro _sorting_keys(database, tables) %}
   {%- set result = run_query(
-      "SELECT name, sorting_key FROM system.tables WHERE database = " ~ refill._string_literal(database)
+      "SELECT DISTINCT name, sorting_key FROM " ~ refill._system_table('tables') ~ " WHERE database = " ~ refill._string_literal(database)
       ~ " AND name IN (" ~ refill._literal_list(tables) ~ ")") -%}
   {%- set keys = {} -%}
   {%- for row in result.rows -%}{%- do keys.update({row[0]: row[1]}) -%}{%- endfor -%}

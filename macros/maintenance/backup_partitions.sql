@@ -4,7 +4,8 @@
 
 {#-
   Copies the partitions holding `partitions` (months) of each table into its backup
-  twin `<table>__refill_backup_<suffix>` (same structure: CREATE TABLE … AS), so a bad
+  twin `<table>__refill_backup_<suffix>` (same structure: CREATE TABLE … AS; a
+  Replicated table's twin gets a replication path of its own), so a bad
   refill can be rolled back with restore_partitions. The copy hard-links parts, so it
   is cheap and leaves the table untouched.
 
@@ -41,7 +42,10 @@
       {%- do log("refill: " ~ refill._table(database, backup) ~ " already holds " ~ months | join(', ') ~ "; kept", info=true) -%}
     {%- else -%}
       {%- if not state[backup].exists -%}
-        {%- do run_query(refill._create_backup_sql(database, table, backup, refill._backup_comment(table, suffix, []))) -%}
+        {%- set engine_full = run_query("SELECT any(engine_full) FROM " ~ refill._system_table('tables')
+            ~ " WHERE database = " ~ refill._string_literal(database) ~ " AND name = " ~ refill._string_literal(table)).rows[0][0] -%}
+        {%- do run_query(refill._create_backup_sql(database, table, backup, refill._backup_comment(table, suffix, []),
+            refill._backup_engine(engine_full, suffix))) -%}
       {%- endif -%}
       {#- The twin's own partitions of these months are replaced too: with overwrite, a
           month that became empty in the source must become empty in the backup. -#}

@@ -16,9 +16,12 @@
         extract(comment, '^refill backup of (.*); suffix=') AS source_table,
         extract(comment, '; suffix=([A-Za-z0-9_]*);') AS suffix,
         extract(comment, '; months=([0-9,-]*)$') AS months
-    FROM system.tables
-    WHERE database = {{ refill._string_literal(database) }}
-      AND startsWith(comment, 'refill backup of ')
+    FROM (
+        {#- every replica: a backup an interrupted ON CLUSTER DDL left on some of them only counts too -#}
+        SELECT DISTINCT name, comment FROM {{ refill._system_table('tables') }}
+        WHERE database = {{ refill._string_literal(database) }}
+    )
+    WHERE startsWith(comment, 'refill backup of ')
       {%- if suffix is not none %}
       AND suffix = {{ refill._string_literal(suffix) }}
       {%- endif %}

@@ -1,7 +1,8 @@
 """Data checks on the warehouse: zero-USD rows where a price exists, duplicate keys.
 
 Used by Phase 4 (verify) and by ``detect``. Columns and keys are discovered from the
-engine's system tables, so no per-model configuration is needed.
+engine's system tables, so no per-model configuration is needed. On a cluster the system
+tables are read on every replica and the rows of MergeTree tables once per shard.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from refill.sql import ident, literal, system_table, table
+from refill.sql import data_table, ident, literal
 from refill.warehouse import Warehouse
 
 _DATE_TYPES = ("Date", "Date32", "DateTime", "DateTime64")
@@ -35,10 +36,26 @@ class DuplicateKeys:
 
 def relation_columns(warehouse: Warehouse, schema: str, relation: str) -> dict[str, str]:
     rows = warehouse.rows(
-        f"SELECT name, type FROM system.columns WHERE database = {literal(schema)} AND table = {literal(relation)}"
-        " ORDER BY position"
+        f"SELECT name, any(type) FROM {warehouse.system_table('columns')}"
+        f" WHERE database = {literal(schema)} AND table = {literal(relation)}"
+        " GROUP BY name ORDER BY min(position)"
     )
     return dict(rows)
+
+
+def relation_engine(warehouse: Warehouse, schema: str, relation: str) -> tuple[str, str] | None:
+    """``(engine, sorting key)`` of a relation, or None if it does not exist."""
+    rows = warehouse.rows(
+        f"SELECT any(engine), any(sorting_key) FROM {warehouse.system_table('tables')}"
+        f" WHERE database = {literal(schema)} AND name = {literal(relation)} HAVING count() > 0"
+    )
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def source_of(warehouse: Warehouse, schema: str, relation: str) -> str:
+    """The FROM clause that reads ``relation``'s rows exactly once on this target."""
+    found = relation_engine(warehouse, schema, relation) if warehouse.cluster else None
+    return data_table(schema, relation, warehouse.cluster, found[0] if found else "")
 
 
 def usd_columns(columns: dict[str, str]) -> list[tuple[str, str | None]]:
@@ -49,6 +66,37 @@ def usd_columns(columns: dict[str, str]) -> list[tuple[str, str | None]]:
             native = name[: -len("_usd")]
             pairs.append((name, native if columns.get(native, "").startswith(_NUMERIC_PREFIXES) else None))
     return pairs
+
+
+def damaged_condition(usd: str, native: str | None) -> str:
+    """A row's ``usd`` column reads 0/NULL although its native amount (when known) is not 0."""
+    condition = f"({ident(usd)} = 0 OR {ident(usd)} IS NULL)"
+    return f"{condition} AND {ident(native)} != 0" if native else condition
+
+
+def damaged_rows_by_day(
+    warehouse: Warehouse,
+    schema: str,
+    relation: str,
+    first: dt.date,
+    last: dt.date,
+    *,
+    date_column: str,
+    priced_days_sql: str,
+) -> dict[dt.date, int] | None:
+    """Rows per day in [first, last] with any damaged ``*_usd`` column on a day a price
+    exists; None when the relation has no date column or no ``*_usd`` column (not checked)."""
+    columns = relation_columns(warehouse, schema, relation)
+    pairs = usd_columns(columns)
+    if not pairs or not columns.get(date_column, "").startswith(_DATE_TYPES):
+        return None
+    damaged = " OR ".join(f"({damaged_condition(usd, native)})" for usd, native in pairs)
+    rows = warehouse.rows(
+        f"SELECT toDate({ident(date_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}"
+        f" WHERE day BETWEEN {literal(first)} AND {literal(last)} AND day IN ({priced_days_sql}) AND ({damaged})"
+        " GROUP BY day ORDER BY day"
+    )
+    return {day: int(n) for day, n in rows}
 
 
 def zero_usd_days(
@@ -71,11 +119,9 @@ def zero_usd_days(
         if not columns.get(date_column, "").startswith(_DATE_TYPES):
             continue
         for usd, native in usd_columns(columns):
-            damaged = f"({ident(usd)} = 0 OR {ident(usd)} IS NULL)"
-            if native:
-                damaged += f" AND {ident(native)} != 0"
+            damaged = damaged_condition(usd, native)
             rows = warehouse.rows(
-                f"SELECT toDate({ident(date_column)}) AS day, count() FROM {table(schema, relation)}"
+                f"SELECT toDate({ident(date_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}"
                 f" WHERE day IN ({day_list}) AND day IN ({priced_days_sql}) AND {damaged}"
                 " GROUP BY day ORDER BY day"
             )
@@ -84,12 +130,12 @@ def zero_usd_days(
 
 
 def partitions_of_months(
-    warehouse: Warehouse, schema: str, relation: str, months: Sequence[dt.date], cluster: str | None = None
+    warehouse: Warehouse, schema: str, relation: str, months: Sequence[dt.date]
 ) -> list[str]:
     """Active partition ids of ``relation`` whose rows fall in ``months`` (monthly partitioning)."""
     month_list = ", ".join(literal(m) for m in months)
     rows = warehouse.rows(
-        f"SELECT DISTINCT partition_id FROM {system_table('parts', cluster)}"
+        f"SELECT DISTINCT partition_id FROM {warehouse.system_table('parts')}"
         f" WHERE active AND database = {literal(schema)} AND table = {literal(relation)}"
         f" AND toStartOfMonth(if(min_date > toDate(0), min_date, toDate(min_time))) IN ({month_list})"
         " ORDER BY partition_id"
@@ -104,16 +150,17 @@ def duplicate_keys(
     (what a reader without FINAL double-counts)."""
     found = []
     for relation in relations:
-        engine_and_key = warehouse.rows(
-            f"SELECT engine, sorting_key FROM system.tables WHERE database = {literal(schema)} AND name = {literal(relation)}"
-        )
-        if not engine_and_key or "ReplacingMergeTree" not in engine_and_key[0][0] or not engine_and_key[0][1]:
+        engine_and_key = relation_engine(warehouse, schema, relation)
+        if not engine_and_key or "ReplacingMergeTree" not in engine_and_key[0] or not engine_and_key[1]:
             continue
-        key = engine_and_key[0][1]
+        engine, key = engine_and_key
+        source = data_table(schema, relation, warehouse.cluster, engine)
+        # per shard: a key is a duplicate where one shard holds it twice (shards hold different keys)
+        by_shard = " GROUP BY _shard_num" if warehouse.cluster else ""
         for partition_id in partitions_of_months(warehouse, schema, relation, months):
             extra = warehouse.scalar(
-                f"SELECT count() - uniqExact(tuple({key})) FROM {table(schema, relation)}"
-                f" WHERE _partition_id = {literal(partition_id)}"
+                f"SELECT sum(extra) FROM (SELECT count() - uniqExact(tuple({key})) AS extra FROM {source}"
+                f" WHERE _partition_id = {literal(partition_id)}{by_shard})"
             )
             if extra:
                 found.append(DuplicateKeys(relation, partition_id, key, int(extra)))

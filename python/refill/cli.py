@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_run_flags(commands.add_parser(name, help=help_text))
 
     rollback = commands.add_parser("rollback", help="restore the months a failed or interrupted refill replaced")
-    rollback.add_argument("--run", required=True, help="the run id `refill run` printed")
+    rollback.add_argument("--run", required=True,
+                          help="the run id `refill run` printed, or 'pending' for the target's unfinished run")
     rollback.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(rollback)
 
@@ -90,9 +91,36 @@ def build_parser() -> argparse.ArgumentParser:
     canary.add_argument("--model", action="append", default=[], help="only the canaries of this model")
     _add_dbt_target_flags(canary)
 
+    detect = commands.add_parser("detect", help="find days the prices gap damaged and print the run that repairs them")
+    detect.add_argument("--window-days", type=_positive_int, default=60, help="days to scan, ending --today (default 60)")
+    detect.add_argument("--today", help="the last day to scan (default: UTC today), YYYY-MM-DD")
+    detect.add_argument("--prices-model", help="the prices model (default: var prices_model, then the seed's)")
+    detect.add_argument("--format", dest="output_format", choices=["text", "json"], default="text")
+    _add_dbt_target_flags(detect)
+
+    cleanup = commands.add_parser("cleanup", help="drop old temporary tables left by interrupted dbt runs and refills")
+    cleanup.add_argument("--older-than", default="24h", help="only tables older than this (30m, 24h, 7d; default 24h)")
+    cleanup.add_argument("--dry-run", action="store_true", help="list what would be dropped; drop nothing")
+    cleanup.add_argument("--drop-unjournaled-backups", action="store_true",
+                         help="also drop refill backups of runs with no journal on this machine")
+    cleanup.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
+    _add_dbt_target_flags(cleanup)
+
+    init = commands.add_parser("init", help="adopt refill in a dbt project: package, shims, vars, hook and profile")
+    init.add_argument("--project-dir", type=Path, default=None, help="dbt project (default: cwd)")
+    init.add_argument("--force", action="store_true", help="overwrite a refill_shims.sql that differs")
+    init.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    init.add_argument("--prices-model", default=None, help="the prices model (default: the seed's)")
+    init.add_argument("--tag", default=None, help="the cohort tag (default: refill_append)")
+    init.add_argument("--package", default=None,
+                      help="where dbt installs refill from: a git URL or a local path (default: this checkout)")
+    init.add_argument("--revision", default=None, help="git tag or commit of --package")
+
     demo = commands.add_parser("demo", help="replay the 2026-04-17 price-gap incident on the embedded engine")
     demo.add_argument("--work-dir", type=Path, default=None, help="where the demo warehouse lives")
     demo.add_argument("--scale", type=int, default=1, help="data size multiplier (default 1)")
+    demo.add_argument("--incident-only", action="store_true",
+                      help="stop before the recovery, leaving the incident to rehearse the runbook on")
 
     lint = commands.add_parser("lint", help="check the cohort's models against the refill contract")
     lint.add_argument("paths", nargs="*", help="model files, folders or globs (default: every model of the project)")
@@ -176,10 +204,55 @@ def _run_canary(args: argparse.Namespace) -> int:
     return run_canaries(_session(args), first_month=first, end=today, models=args.model)
 
 
+def _target_flags_as_typed(args: argparse.Namespace, *names: str) -> tuple[str, ...]:
+    """The flags the user gave (as typed), for commands refill prints for them to run next."""
+    typed = []
+    for name in names:
+        value = getattr(args, name.replace("-", "_"), None)
+        if value is not None:
+            typed += [f"--{name}", str(value)]
+    return tuple(typed)
+
+
+def _run_detect(args: argparse.Namespace) -> int:
+    from refill.detect import DetectOptions, run_detect
+    from refill.plan import parse_date, utc_today
+
+    options = DetectOptions(
+        today=parse_date(args.today, "--today") if args.today else utc_today(),
+        window_days=args.window_days,
+        project_dir=args.project_dir or Path.cwd(),
+        profiles_dir=args.profiles_dir,
+        target=args.target,
+        prices_model=args.prices_model,
+        passthrough=_target_flags_as_typed(args, "prices-model", "project-dir", "profiles-dir", "target"),
+    )
+    return run_detect(options, output_format=args.output_format)
+
+
+def _run_cleanup(args: argparse.Namespace) -> int:
+    from refill.cleanup import parse_duration, run_cleanup
+
+    return run_cleanup(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
+                       target=args.target, older_than=parse_duration(args.older_than), dry_run=args.dry_run,
+                       drop_unjournaled_backups=args.drop_unjournaled_backups, state_root=args.state_dir)
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from refill.adopt import InitOptions, run_init
+    from refill.settings import DEFAULT_PRICES_MODEL, DEFAULT_TAG
+
+    return run_init(InitOptions(
+        project_dir=args.project_dir or Path.cwd(), force=args.force, dry_run=args.dry_run,
+        prices_model=args.prices_model or DEFAULT_PRICES_MODEL, tag=args.tag or DEFAULT_TAG,
+        package=args.package, revision=args.revision,
+    ))
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from refill.demo import run_demo
 
-    return run_demo(work_dir=args.work_dir, scale=args.scale)
+    return run_demo(work_dir=args.work_dir, scale=args.scale, incident_only=args.incident_only)
 
 
 def _run_lint(args: argparse.Namespace) -> int:
@@ -200,6 +273,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "rollback": _run_rollback,
     "kill-mutations": _run_kill_mutations,
     "canary": _run_canary,
+    "detect": _run_detect,
+    "cleanup": _run_cleanup,
+    "init": _run_init,
     "demo": _run_demo,
     "lint": _run_lint,
 }

@@ -18,7 +18,7 @@ SEED_GAP = dt.date(2026, 4, 17)
 SEED_TODAY = dt.date(2026, 4, 27)
 
 
-def run_demo(work_dir: Path | None = None, scale: int = 1) -> int:
+def run_demo(work_dir: Path | None = None, scale: int = 1, incident_only: bool = False) -> int:
     work = Path(work_dir or LAB_PROJECT_DIR / ".refill" / "demo").resolve()
     shutil.rmtree(work, ignore_errors=True)
     started = time.monotonic()
@@ -32,6 +32,9 @@ def run_demo(work_dir: Path | None = None, scale: int = 1) -> int:
         lab.build_truth(SEED_TODAY)
         before = lab.diff()
         print(format_diff(before, left="incident", right="truth"))
+        if incident_only:
+            _print_rehearsal(lab.data_dir)
+            return 0
         _banner(f"4. The recovery: python -m refill run --from-date {SEED_GAP} --today {SEED_TODAY}")
         exit_code = run_refill(RunOptions(
             window=make_window(from_date=SEED_GAP, today=SEED_TODAY),
@@ -51,6 +54,19 @@ def run_demo(work_dir: Path | None = None, scale: int = 1) -> int:
     print(f"\n{'OK' if differing == 0 else 'FAILED'}: {differing} differing rows after the refill "
           f"(was {sum(d.differing for d in before)}); done in {time.monotonic() - started:.0f}s")
     return exit_code if differing == 0 else ExitCode.CHECK_FAILED
+
+
+def _print_rehearsal(data_dir: Path) -> None:
+    """How to point the lab's own profile at this warehouse (its chdb_path reads REFILL_LAB_DATA)."""
+    try:
+        location = data_dir.relative_to(LAB_PROJECT_DIR)
+    except ValueError:
+        location = data_dir
+    _banner("Stopped before the recovery: the incident is waiting in the warehouse")
+    print(f"Rehearse the runbook (README, \"Runbook\") on it from {LAB_PROJECT_DIR}:")
+    print(f"  cd {LAB_PROJECT_DIR}")
+    print(f"  export REFILL_LAB_DATA={location}")
+    print("  python -m refill detect --today 2026-04-27")
 
 
 def _print_damage(lab: Lab) -> None:

@@ -26,6 +26,12 @@ DEFAULT_DATA_DIR = Path(".refill") / "chdb"
 
 _installed = False
 
+# dbt-clickhouse defaults these to 3 ("wait for active replicas"), which did not wait on
+# Replicated tables before ClickHouse 26.10: an ALTER/mutation could return while another
+# replica still held the old parts. 2 waits for every replica (and equals 1 on a single
+# server). A value the profile sets in custom_settings wins.
+SYNC_SETTINGS = {"mutations_sync": "2", "alter_sync": "2", "lightweight_deletes_sync": "2"}
+
 
 class DataDirectoryInUse(LockHeld):
     """Another process has the chDB data directory open (chDB allows one per directory)."""
@@ -144,6 +150,18 @@ def _release_on_close(client, data_dir: Path) -> None:
     client.close = close_and_release
 
 
+def with_sync_settings(credentials):
+    """A copy of ``credentials`` whose custom_settings default the sync settings to 2."""
+    import copy
+
+    merged = {**SYNC_SETTINGS, **(credentials.custom_settings or {})}
+    if merged == (credentials.custom_settings or {}):
+        return credentials
+    credentials = copy.copy(credentials)
+    credentials.custom_settings = merged
+    return credentials
+
+
 def install() -> None:
     """Register the chdb driver with dbt-clickhouse in this process (idempotent)."""
     global _installed
@@ -186,6 +204,7 @@ def install() -> None:
     http_or_native = connections.get_db_client
 
     def get_db_client(credentials):
+        credentials = with_sync_settings(credentials)
         if credentials.driver == DRIVER:
             return ChdbClient(credentials)
         return http_or_native(credentials)

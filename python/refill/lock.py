@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from refill.errors import LockHeld, StepFailed
-from refill.sql import literal, on_cluster, table
+from refill.sql import literal, table
 
 LOCK_TABLE = "__refill_lock"
 HEARTBEAT_SECONDS = 30
@@ -75,6 +75,22 @@ def _warn(message: str) -> None:
     print(f"refill: warning: {message}", file=sys.stderr, flush=True)
 
 
+def read_holder(warehouse, schema: str) -> dict[str, Any]:
+    """The holder recorded in ``__refill_lock``'s comment, or {} when nobody holds the target.
+
+    Read on every replica: a lock whose ON CLUSTER create reached only some of them is
+    still held.
+    """
+    comment = warehouse.scalar(
+        f"SELECT any(comment) FROM {warehouse.system_table('tables')}"
+        f" WHERE database = {literal(schema)} AND name = {literal(LOCK_TABLE)}"
+    )
+    try:
+        return json.loads(comment or "{}")
+    except ValueError:
+        return {}
+
+
 class LocalLock:
     def __init__(self, path: Path, holder: dict[str, Any]) -> None:
         self.path = Path(path)
@@ -114,7 +130,11 @@ class LocalLock:
 
 
 class WarehouseLock:
-    """A ``__refill_lock`` table in the target schema; its comment names the holder."""
+    """A ``__refill_lock`` table in the target schema; its comment names the holder.
+
+    On a cluster the table is created, refreshed and dropped ON CLUSTER (the distributed
+    DDL queue orders two CREATEs, so still only one wins) and looked up on every replica.
+    """
 
     def __init__(
         self,
@@ -122,14 +142,12 @@ class WarehouseLock:
         schema: str,
         holder: dict[str, Any],
         *,
-        cluster: str | None = None,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         stale_after: float = STALE_AFTER_SECONDS,
     ) -> None:
         self.open_warehouse = open_warehouse
         self.schema = schema
         self.holder = dict(holder)
-        self.cluster = cluster
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_after = stale_after
         self._stop = threading.Event()
@@ -145,7 +163,7 @@ class WarehouseLock:
         for attempt in (1, 2):
             try:
                 self._warehouse.execute(
-                    f"CREATE TABLE {self.relation}{on_cluster(self.cluster)} (held UInt8) "
+                    f"CREATE TABLE {self.relation}{self._warehouse.on_cluster()} (held UInt8) "
                     f"ENGINE = MergeTree ORDER BY tuple() COMMENT {literal(json.dumps(self.holder))}"
                 )
                 break
@@ -156,25 +174,20 @@ class WarehouseLock:
                 if attempt == 2 or not is_stale(current, self.stale_after):
                     raise LockHeld(f"another refill holds this target: {describe(current)}") from None
                 _warn(f"taking over a stale refill lock ({describe(current)})")
-                self._warehouse.execute(f"DROP TABLE IF EXISTS {self.relation}{on_cluster(self.cluster)} SYNC")
+                self._warehouse.execute(f"DROP TABLE IF EXISTS {self.relation}{self._warehouse.on_cluster()} SYNC")
         self._thread = threading.Thread(target=self._beat, name="refill-lock-heartbeat", daemon=True)
         self._thread.start()
 
     def current_holder(self) -> dict[str, Any]:
-        comment = self._warehouse.scalar(
-            f"SELECT comment FROM system.tables WHERE database = {literal(self.schema)} AND name = {literal(LOCK_TABLE)}"
-        )
-        try:
-            return json.loads(comment or "{}")
-        except ValueError:
-            return {}
+        return read_holder(self._warehouse, self.schema)
 
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_seconds):
             self.holder["heartbeat"] = _now().isoformat(timespec="seconds")
             try:
                 self._warehouse.execute(
-                    f"ALTER TABLE {self.relation}{on_cluster(self.cluster)} MODIFY COMMENT {literal(json.dumps(self.holder))}"
+                    f"ALTER TABLE {self.relation}{self._warehouse.on_cluster()} MODIFY COMMENT {literal(json.dumps(self.holder))}"
+                    " SETTINGS alter_sync = 2"
                 )
             except StepFailed as exc:  # a missed beat only ages the lock; the refill goes on
                 _warn(f"could not refresh the refill lock: {exc.message}")
@@ -185,7 +198,7 @@ class WarehouseLock:
             self._thread.join()
         if self._warehouse is not None:
             if self.current_holder().get("pid") == self.holder["pid"]:
-                self._warehouse.execute(f"DROP TABLE IF EXISTS {self.relation}{on_cluster(self.cluster)} SYNC")
+                self._warehouse.execute(f"DROP TABLE IF EXISTS {self.relation}{self._warehouse.on_cluster()} SYNC")
             self._warehouse.close()
             self._warehouse = None
 
@@ -194,9 +207,9 @@ class TargetLocks:
     """Both locks, taken in order (local first: it is free and needs no warehouse)."""
 
     def __init__(self, state_dir: Path, holder: dict[str, Any], open_warehouse: Callable[[], Any],
-                 schema: str, cluster: str | None) -> None:
+                 schema: str) -> None:
         self.local = LocalLock(Path(state_dir) / "lock", holder)
-        self.remote = WarehouseLock(open_warehouse, schema, holder, cluster=cluster)
+        self.remote = WarehouseLock(open_warehouse, schema, holder)
         self._remote_held = False
 
     def __enter__(self) -> "TargetLocks":

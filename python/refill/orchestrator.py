@@ -186,9 +186,8 @@ def state_dir(root: Path | None, session: DbtSession) -> Path:
 
 
 def target_locks(session: DbtSession, directory: Path, holder: dict) -> TargetLocks:
-    cluster = (session.credentials.cluster or "").strip() or None
     return TargetLocks(directory, holder, lambda: Warehouse(session.credentials, session.project_dir),
-                       session.schema, cluster)
+                       session.schema)
 
 
 def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool) -> None:

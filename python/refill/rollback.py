@@ -19,16 +19,24 @@ from refill.orchestrator import state_dir, target_locks
 from refill.session import DbtSession
 
 _RUN_ID = re.compile(r"^[0-9a-f]{12}$")
+PENDING_RUN = "pending"  # --run pending: the target's unfinished run, whatever its id
 _DOWNSTREAM_PHASES = ("phase2", "phase3")
 
 
 def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
                  state_root: Path | None = None, artifacts_dir: Path | None = None) -> int:
-    if not _RUN_ID.match(run_id or ""):
-        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`), got {run_id!r}")
+    if not _RUN_ID.match(run_id or "") and run_id != PENDING_RUN:
+        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`) "
+                       f"or '{PENDING_RUN}', got {run_id!r}")
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target,
                          artifacts_dir=artifacts_dir)
     store = JournalStore(state_dir(state_root, session))
+    if run_id == PENDING_RUN:
+        # a target has at most one unfinished run: `refill run` refuses to start another
+        unfinished = store.pending()
+        if not unfinished:
+            raise BadInput(f"no unfinished refill run on target {session.target_name}: nothing to roll back")
+        run_id = unfinished[0].run_id
     journal = store.load(run_id)
     if journal is None:
         raise BadInput(f"no refill run {run_id} on target {session.target_name} (journals: {store.directory / 'runs'})")

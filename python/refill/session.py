@@ -170,8 +170,13 @@ class DbtSession:
         from dbt.config.profile import Profile, read_profile
         from dbt.config.project import load_raw_project
         from dbt.config.renderer import ProfileRenderer
+        from dbt_common.context import set_invocation_context, try_get_invocation_context
         from dbt_common.exceptions import DbtBaseException
 
+        if try_get_invocation_context() is None:
+            # env_var() in profiles.yml reads dbt's invocation context, which only a dbt
+            # invocation sets; a command that needs the profile before any invocation sets it.
+            set_invocation_context(dict(os.environ))
         try:
             raw_project = load_raw_project(str(self.project_dir))
             renderer = ProfileRenderer({})

@@ -41,6 +41,18 @@ def system_table(name: str, cluster: str | None) -> str:
     return f"system.{name}"
 
 
+def data_table(schema: str, name: str, cluster: str | None, engine: str = "") -> str:
+    """What a check reads a relation's rows from.
+
+    On a cluster a MergeTree-family table is read as ``cluster('c', db.t)``: one replica
+    per shard, so the rows of every shard and none twice (replicas hold the same rows).
+    Views and Distributed tables already decide where their rows come from: read directly.
+    """
+    if cluster and "MergeTree" in engine:
+        return f"cluster({literal(cluster)}, {table(schema, name)})"
+    return table(schema, name)
+
+
 def is_plain_name(name: str) -> bool:
     """True for names that need no quoting (dbt model names, schemas we create)."""
     return bool(_SAFE_NAME.match(name))

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 from refill import engine
 from refill.errors import StepFailed
+from refill.sql import on_cluster, system_table
 
 
 class Warehouse:
@@ -28,6 +29,7 @@ class Warehouse:
             creds.chdb_path = str(engine.resolve_data_dir(creds.chdb_path, project_dir))
         self.schema: str = creds.schema
         self.cluster: str | None = (creds.cluster or "").strip() or None
+        self.database_engine: str = creds.database_engine or ""
         self.driver: str = creds.driver or "http"
         self.data_dir: Path | None = Path(creds.chdb_path) if creds.driver == engine.DRIVER else None
         try:
@@ -37,6 +39,17 @@ class Warehouse:
             if isinstance(cause, engine.DataDirectoryInUse):
                 raise cause from None
             raise StepFailed(f"cannot connect to the warehouse: {_one_line(exc)}") from exc
+
+    def on_cluster(self) -> str:
+        """`` ON CLUSTER `c` `` for DDL-like statements, as the package's ``_on_cluster`` renders it:
+        not in a Replicated database, which replicates DDL itself and refuses ON CLUSTER."""
+        if "replicated" in self.database_engine.lower():
+            return ""
+        return on_cluster(self.cluster)
+
+    def system_table(self, name: str) -> str:
+        """``system.<name>`` on this server, or on every replica of the profile's cluster."""
+        return system_table(name, self.cluster)
 
     def rows(self, sql: str, settings: dict[str, Any] | None = None) -> list[tuple]:
         return list(self._call("query", sql, settings).result_set)

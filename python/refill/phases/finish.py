@@ -12,7 +12,7 @@ import datetime as dt
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import run_operation, run_operation_statement
 from refill.phases.preflight import backup_table_suffix
-from refill.sql import literal, on_cluster, table
+from refill.sql import literal, table
 
 PHASE = "finish"
 ORPHAN_MARKERS = ("__dbt_new_data_", "__refill_stage", "__dbt_tmp", "__dbt_backup")
@@ -24,8 +24,10 @@ def orphan_tables(ctx: RunContext, started: dt.datetime) -> list[str]:
     if not models:
         return []
     conditions = " OR ".join(f"startsWith(name, {literal(m + marker)})" for m in models for marker in ORPHAN_MARKERS)
+    # every replica: an interrupted ON CLUSTER create may have reached only some of them
     rows = ctx.warehouse.rows(
-        f"SELECT name FROM system.tables WHERE database = {literal(plan.schema)} AND ({conditions})"
+        f"SELECT DISTINCT name FROM {ctx.warehouse.system_table('tables')}"
+        f" WHERE database = {literal(plan.schema)} AND ({conditions})"
         f" AND metadata_modification_time < {literal(started.strftime('%Y-%m-%d %H:%M:%S'))}::DateTime"
         " ORDER BY name"
     )
@@ -35,7 +37,7 @@ def orphan_tables(ctx: RunContext, started: dt.datetime) -> list[str]:
 def drop_orphans(ctx: RunContext) -> list[str]:
     orphans = orphan_tables(ctx, ctx.started_at)
     for name in orphans:
-        ctx.warehouse.execute(f"DROP TABLE IF EXISTS {table(ctx.plan.schema, name)}{on_cluster(ctx.warehouse.cluster)} SYNC")
+        ctx.warehouse.execute(f"DROP TABLE IF EXISTS {table(ctx.plan.schema, name)}{ctx.warehouse.on_cluster()} SYNC")
     if orphans:
         print(f"[finish] dropped {len(orphans)} table(s) left by an interrupted attempt: {', '.join(orphans)}", flush=True)
     return orphans

@@ -1,0 +1,193 @@
+"""``refill cleanup``: drop the temporary tables interrupted dbt runs and refills left behind.
+
+The candidates are what ``refill.orphan_tables_query`` (the ``refill_orphan_tables``
+view) lists. A table is dropped only when all of these hold:
+
+* it is older than ``--older-than`` (a young one probably belongs to a run going on now);
+* it is not a staging table while a refill holds the target's lock (``__refill_stage``
+  tables are reused by name), nor a backup of the lock holder's run;
+* it is not a backup of a run whose journal is still pending (failed or interrupted):
+  ``refill rollback --run ID`` needs exactly those tables;
+* a refill backup carries the marker comment, and its run has a journal on this machine
+  (finished or rolled back). A backup whose run is unknown here may belong to a refill
+  started elsewhere: kept unless ``--drop-unjournaled-backups``.
+
+While it drops, cleanup holds the target's refill lock, so no refill starts meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from refill.errors import BadInput, LockHeld
+from refill.journal import PENDING, JournalStore
+from refill.lock import TargetLocks, holder_info, is_stale, read_holder
+from refill.session import DbtSession
+from refill.sql import table
+from refill.warehouse import Warehouse
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_QUERY = "{{ refill.orphan_tables_query() }}"
+
+
+def parse_duration(text: str, flag: str = "--older-than") -> dt.timedelta:
+    """``90s``, ``30m``, ``24h``, ``7d`` → a timedelta."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise BadInput(f"{flag} must be a duration like 30m, 24h or 7d, got {text!r}")
+    return dt.timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class Orphan:
+    table_name: str
+    kind: str
+    run_id: str
+    is_refill_backup: bool
+    age_seconds: int  # the youngest copy, on a cluster
+    replicas: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    orphan: Orphan
+    drop: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Protection:
+    """What must survive: the lock holder's run, pending runs, and the runs known here."""
+
+    older_than: dt.timedelta
+    running_run: str | None = None  # a live refill holds the target's lock
+    pending_runs: frozenset[str] = frozenset()
+    known_runs: frozenset[str] = frozenset()
+    drop_unjournaled_backups: bool = False
+
+
+def decide(orphan: Orphan, protection: Protection) -> Decision:
+    """Whether one orphan may be dropped, and why (pure: unit-tested without an engine)."""
+    if orphan.age_seconds < protection.older_than.total_seconds():
+        return Decision(orphan, False, f"younger than {_human(protection.older_than.total_seconds())}")
+    if orphan.kind == "refill_stage" and protection.running_run:
+        return Decision(orphan, False, f"a refill is running (run {protection.running_run})")
+    if orphan.kind == "refill_backup":
+        if not orphan.is_refill_backup:
+            return Decision(orphan, False, "named like a refill backup but not marked as one")
+        if orphan.run_id == protection.running_run:
+            return Decision(orphan, False, f"run {orphan.run_id} is running")
+        if orphan.run_id in protection.pending_runs:
+            return Decision(orphan, False, f"run {orphan.run_id} is unfinished: "
+                                           f"`python -m refill rollback --run {orphan.run_id}` needs it")
+        if orphan.run_id not in protection.known_runs and not protection.drop_unjournaled_backups:
+            return Decision(orphan, False, f"no journal of run {orphan.run_id} here (it may be a refill "
+                                           "started elsewhere; --drop-unjournaled-backups)")
+    return Decision(orphan, True, f"{orphan.kind}, {_human(orphan.age_seconds)} old")
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}".replace(".0" + unit, unit)
+    return f"{int(seconds)}s"
+
+
+def list_orphans(session: DbtSession, manifest) -> list[Orphan]:
+    """The candidates, one per table (on a cluster the youngest replica's copy decides)."""
+    rows = session.show(_QUERY, manifest=manifest)
+    by_name: dict[str, Orphan] = {}
+    for row in rows.rows:
+        record = dict(zip(rows.column_names, row))
+        name = str(record["table_name"])
+        seen = by_name.get(name)
+        age = int(record["age_seconds"])
+        by_name[name] = Orphan(
+            table_name=name,
+            kind=str(record["kind"]),
+            run_id=str(record["run_id"] or ""),
+            is_refill_backup=bool(record["is_refill_backup"]) and (seen is None or seen.is_refill_backup),
+            age_seconds=min(age, seen.age_seconds) if seen else age,
+            replicas=(seen.replicas if seen else 0) + 1,
+        )
+    return [by_name[name] for name in sorted(by_name)]
+
+
+def run_cleanup(
+    *,
+    project_dir: Path,
+    profiles_dir: Path | None,
+    target: str | None,
+    older_than: dt.timedelta,
+    dry_run: bool,
+    drop_unjournaled_backups: bool = False,
+    state_root: Path | None = None,
+) -> int:
+    from refill.orchestrator import state_dir, target_locks
+
+    session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target, quiet=True)
+    store = JournalStore(state_dir(state_root, session))
+    manifest = session.parse()
+    journals = _journals(store)
+    with Warehouse(session.credentials, session.project_dir) as warehouse:
+        holder = read_holder(warehouse, session.schema)
+        live = holder if holder and not is_stale(holder) else {}
+        locks = None
+        if not live and not dry_run:
+            locks = target_locks(session, store.directory, holder_info("cleanup", "refill cleanup"))
+            try:
+                locks.__enter__()
+            except LockHeld:  # a refill took the lock meanwhile: protect it
+                locks, live = None, read_holder(warehouse, session.schema)
+        try:
+            protection = Protection(
+                older_than=older_than,
+                running_run=str(live.get("run_id")) if live else None,
+                pending_runs=frozenset(run for run, status in journals.items() if status in PENDING),
+                known_runs=frozenset(journals),
+                drop_unjournaled_backups=drop_unjournaled_backups,
+            )
+            decisions = [decide(orphan, protection) for orphan in list_orphans(session, manifest)]
+            _print(decisions, session.schema, dry_run, live)
+            if not dry_run:
+                for decision in decisions:
+                    if decision.drop:
+                        warehouse.execute(f"DROP TABLE IF EXISTS {table(session.schema, decision.orphan.table_name)}"
+                                          f"{warehouse.on_cluster()} SYNC")
+                dropped = sum(d.drop for d in decisions)
+                print(f"dropped {dropped} table(s), kept {len(decisions) - dropped}.")
+        finally:
+            if locks is not None:
+                locks.__exit__(None, None, None)
+    return 0
+
+
+def _journals(store: JournalStore) -> dict[str, str]:
+    """run id -> status of every journal of the target on this machine."""
+    runs = store.directory / "runs"
+    found = {}
+    for path in sorted(runs.glob("*.json")) if runs.exists() else []:
+        journal = store.load(path.stem)
+        if journal is not None:
+            found[journal.run_id] = journal.status
+    return found
+
+
+def _print(decisions: list[Decision], schema: str, dry_run: bool, live: dict) -> None:
+    if live:
+        print(f"a refill holds the target (run {live.get('run_id')}, pid {live.get('pid')} on {live.get('host')}): "
+              "its staging tables and backups are kept")
+    if not decisions:
+        print(f"no orphaned tables in {schema}.")
+        return
+    width = max(len(d.orphan.table_name) for d in decisions)
+    verb = "would drop" if dry_run else "drop"
+    print(f"{'table'.ljust(width)}  {'action':<10}  why")
+    for d in decisions:
+        print(f"{d.orphan.table_name.ljust(width)}  {(verb if d.drop else 'keep'):<10}  {d.reason}")
+    if dry_run:
+        print(f"--dry-run: {sum(d.drop for d in decisions)} table(s) would be dropped; nothing was dropped.")

@@ -1,0 +1,261 @@
+"""``refill detect``: find the days a prices gap damaged, and print the ``refill run`` that repairs them.
+
+Two signals over a window of days ending ``today``:
+
+* the cause — days an entity of the prices model has no price (interior gaps of each
+  entity, and trailing days on which the whole feed is silent). A refill cannot recompute
+  a day without its price: those days need the feed backfilled first;
+* the damage — rows of the models downstream of prices whose ``*_usd`` reads 0/NULL
+  while the native amount is not 0 on a day a price exists (``refill.checks``): what a
+  backfilled feed leaves in materialized tables until they are refilled.
+
+Read-only: one dbt parse and SELECTs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from refill import checks
+from refill.errors import BadInput, ExitCode, StepFailed
+from refill.graph import MATERIALIZED, ProjectGraph
+from refill.plan import MAX_LOOKBACK_DAYS
+from refill.session import DbtSession
+from refill.settings import project_vars, resolve_settings
+from refill.sql import ident, literal
+from refill.warehouse import Warehouse
+
+DEFAULT_WINDOW_DAYS = 60
+ENTITY_VAR = "refill_price_entity"
+_STRING_TYPES = ("String", "FixedString", "LowCardinality(String", "LowCardinality(FixedString",
+                 "Nullable(String", "Nullable(FixedString", "LowCardinality(Nullable(String", "UUID", "Enum")
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    today: dt.date
+    window_days: int = DEFAULT_WINDOW_DAYS
+    project_dir: Path = Path(".")
+    profiles_dir: Path | None = None
+    target: str | None = None
+    prices_model: str | None = None
+    # flags the user typed that select the project and target: repeated in the printed command
+    passthrough: tuple[str, ...] = ()
+
+    @property
+    def first(self) -> dt.date:
+        return self.today - dt.timedelta(days=self.window_days - 1)
+
+
+@dataclass
+class DayFinding:
+    day: dt.date
+    missing_entities: list[str] = field(default_factory=list)
+    damaged: dict[str, int] = field(default_factory=dict)  # model -> rows
+
+
+@dataclass
+class Detection:
+    target: str
+    schema: str
+    first: dt.date
+    last: dt.date
+    prices_model: str
+    entity_columns: tuple[str, ...]
+    entities: int
+    models_checked: list[str]
+    days: list[DayFinding]
+    command: str | None
+
+    @property
+    def clean(self) -> bool:
+        return not self.days
+
+    @property
+    def from_date(self) -> dt.date | None:
+        return self.days[0].day if self.days else None
+
+    @property
+    def backfill_first(self) -> bool:
+        return any(d.missing_entities for d in self.days)
+
+    def as_dict(self) -> dict:
+        return {
+            "target": self.target,
+            "schema": self.schema,
+            "window": {"first": self.first.isoformat(), "last": self.last.isoformat(),
+                       "days": (self.last - self.first).days + 1},
+            "prices_model": self.prices_model,
+            "entity_columns": list(self.entity_columns),
+            "entities": self.entities,
+            "models_checked": self.models_checked,
+            "days": [{"day": d.day.isoformat(), "missing_entities": d.missing_entities, "damaged": d.damaged}
+                     for d in self.days],
+            "clean": self.clean,
+            "backfill_first": self.backfill_first,
+            "from_date": self.from_date.isoformat() if self.from_date else None,
+            "command": self.command,
+        }
+
+
+# -- pure logic ------------------------------------------------------------------------
+
+
+def missing_days(
+    priced: dict[str, tuple[dt.date, set[dt.date]]], first: dt.date, last: dt.date
+) -> dict[dt.date, list[str]]:
+    """Days each entity lacks a price: ``priced`` maps entity -> (first day it was ever
+    priced, its priced days in [first, last]).
+
+    An entity is expected from its first price (or ``first``) to its last price in the
+    window — an entity that stops being priced may simply be delisted — and every entity
+    is expected on the days after the whole feed's last day (the feed itself is silent).
+    """
+    feed_days = set().union(*(days for _, days in priced.values())) if priced else set()
+    feed_last = max(feed_days) if feed_days else first - dt.timedelta(days=1)
+    silent = {feed_last + dt.timedelta(days=i) for i in range(1, (last - feed_last).days + 1)}
+    missing: dict[dt.date, list[str]] = {}
+    for entity, (first_ever, days) in sorted(priced.items()):
+        if not days:
+            continue
+        start, end = max(first, first_ever), max(days)
+        expected = {start + dt.timedelta(days=i) for i in range((end - start).days + 1)} | silent
+        for day in sorted(expected - days):
+            missing.setdefault(day, []).append(entity)
+    return missing
+
+
+def repair_command(from_date: dt.date, today: dt.date, passthrough: Sequence[str]) -> str:
+    return shlex.join(["python", "-m", "refill", "run", "--from-date", from_date.isoformat(),
+                       "--today", today.isoformat(), *passthrough])
+
+
+def format_text(found: Detection) -> str:
+    lines = [
+        f"refill detect: target {found.target}, schema {found.schema}, "
+        f"{found.first} .. {found.last} ({(found.last - found.first).days + 1} days)",
+        f"prices model {found.prices_model}: {found.entities} entities ({', '.join(found.entity_columns)}); "
+        f"{len(found.models_checked)} downstream model(s) checked",
+        "",
+    ]
+    if found.clean:
+        lines.append("clean: every entity is priced on every day, and no *_usd reads 0 where a price exists.")
+        return "\n".join(lines)
+    width = max([len(m) for d in found.days for m in d.damaged] + [len("damaged model")])
+    lines.append(f"{'day':<10}  {'missing prices':>14}  {'damaged model'.ljust(width)}  {'rows':>6}")
+    for finding in found.days:
+        missing = f"{len(finding.missing_entities)} of {found.entities}"
+        models = sorted(finding.damaged.items()) or [("-", 0)]
+        for i, (model, rows) in enumerate(models):
+            head = f"{finding.day.isoformat():<10}  {missing:>14}" if i == 0 else " " * 26
+            lines.append(f"{head}  {model.ljust(width)}  {rows if model != '-' else '':>6}")
+    lines.append("")
+    damaged_days = sum(1 for d in found.days if d.damaged)
+    lines.append(f"{damaged_days} day(s) with damaged rows, {sum(1 for d in found.days if d.missing_entities)} "
+                 f"day(s) missing prices.")
+    if found.backfill_first:
+        short = [f"{d.day}: {', '.join(d.missing_entities[:5])}{' …' if len(d.missing_entities) > 5 else ''}"
+                 for d in found.days if d.missing_entities]
+        lines.append("Missing prices (backfill the prices feed first: a day without its price cannot be "
+                     "recomputed):")
+        lines += [f"  {line}" for line in short]
+        lines.append("Then repair with:")
+    else:
+        lines.append("Repair with:")
+    lines.append(f"  {found.command}")
+    return "\n".join(lines)
+
+
+# -- the warehouse side ----------------------------------------------------------------
+
+
+def entity_columns(session: DbtSession, columns: dict[str, str], date_column: str) -> tuple[str, ...]:
+    """The columns that name an entity in the prices model: var ``refill_price_entity``
+    (a name or a list), else every string-typed column other than the date."""
+    declared = project_vars(session.project_dir).get(ENTITY_VAR)
+    if declared:
+        names = (declared,) if isinstance(declared, str) else tuple(str(c) for c in declared)
+        unknown = [c for c in names if c not in columns]
+        if unknown:
+            raise BadInput(f"var {ENTITY_VAR}: {', '.join(unknown)} not a column of the prices model "
+                           f"(columns: {', '.join(columns)})")
+        return names
+    found = tuple(c for c, type_ in columns.items() if c != date_column and type_.startswith(_STRING_TYPES))
+    if not found:
+        raise BadInput(f"cannot tell the prices model's entity column: set var {ENTITY_VAR} "
+                       f"(columns: {', '.join(columns)})")
+    return found
+
+
+def priced_entities(
+    warehouse: Warehouse, schema: str, relation: str, date_column: str, entities: Sequence[str],
+    first: dt.date, last: dt.date,
+) -> dict[str, tuple[dt.date, set[dt.date]]]:
+    parts = [f"toString({ident(c)})" for c in entities]
+    entity = parts[0] if len(parts) == 1 else f"arrayStringConcat([{', '.join(parts)}], '/')"
+    day = f"toDate({ident(date_column)})"
+    rows = warehouse.rows(
+        f"SELECT {entity} AS entity, min({day}) AS first_ever,"
+        f" groupUniqArrayIf({day}, {day} >= {literal(first)}) AS days"
+        f" FROM {checks.source_of(warehouse, schema, relation)}"
+        f" WHERE {day} <= {literal(last)}"
+        f" GROUP BY entity HAVING max({day}) >= {literal(first)}"
+    )
+    return {str(e): (first_ever, set(days)) for e, first_ever, days in rows}
+
+
+def detect(options: DetectOptions) -> Detection:
+    if not 1 <= options.window_days <= MAX_LOOKBACK_DAYS:
+        raise BadInput(f"--window-days must be between 1 and {MAX_LOOKBACK_DAYS}, got {options.window_days}")
+    session = DbtSession(project_dir=options.project_dir, profiles_dir=options.profiles_dir,
+                         target=options.target, quiet=True)
+    settings = resolve_settings(session.project_dir, prices_model=options.prices_model)
+    manifest = session.parse()
+    graph = ProjectGraph.from_manifest(manifest)
+    prices = graph.by_name(settings.prices_model)
+    if prices is None:
+        raise BadInput(f"prices model '{settings.prices_model}' is not a model of this project (--prices-model)")
+    downstream = [graph.nodes[uid] for uid in graph.topological(graph.descendants({prices.unique_id}))]
+    materialized = [n for n in downstream if n.resource_type == "model" and n.materialized in MATERIALIZED]
+    first, last, date_column = options.first, options.today, settings.date_column
+    with Warehouse(session.credentials, session.project_dir) as warehouse:
+        prices_schema = prices.schema or session.schema
+        columns = checks.relation_columns(warehouse, prices_schema, prices.relation)
+        if not columns:
+            raise StepFailed(f"prices model {settings.prices_model} does not exist in {prices_schema}: build it first")
+        if not columns.get(date_column, "").startswith(checks._DATE_TYPES):
+            raise BadInput(f"prices model {settings.prices_model} has no date column '{date_column}' "
+                           "(var refill_date_column)")
+        entities = entity_columns(session, columns, date_column)
+        priced = priced_entities(warehouse, prices_schema, prices.relation, date_column, entities, first, last)
+        missing = missing_days(priced, first, last)
+        priced_days_sql = (f"SELECT DISTINCT toDate({ident(date_column)})"
+                           f" FROM {checks.source_of(warehouse, prices_schema, prices.relation)}")
+        damaged: dict[dt.date, dict[str, int]] = {}
+        checked = []
+        for node in materialized:
+            by_day = checks.damaged_rows_by_day(warehouse, node.schema or session.schema, node.relation, first, last,
+                                                date_column=date_column, priced_days_sql=priced_days_sql)
+            if by_day is None:
+                continue
+            checked.append(node.name)
+            for day, rows in by_day.items():
+                damaged.setdefault(day, {})[node.name] = rows
+    days = [DayFinding(day, missing.get(day, []), damaged.get(day, {})) for day in sorted({*missing, *damaged})]
+    command = repair_command(days[0].day, last, options.passthrough) if days else None
+    return Detection(session.target_name, session.schema, first, last, settings.prices_model, entities,
+                     len(priced), checked, days, command)
+
+
+def run_detect(options: DetectOptions, *, output_format: str = "text") -> int:
+    found = detect(options)
+    if output_format == "json":
+        print(json.dumps(found.as_dict(), indent=2))
+    else:
+        print(format_text(found))
+    return ExitCode.OK if found.clean else ExitCode.CHECK_FAILED
