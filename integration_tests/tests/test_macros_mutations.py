@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from conftest import run_refill
 from macro_project import MacroProject, node_results
 
 pytestmark = pytest.mark.engine
@@ -101,3 +102,18 @@ def test_kills_only_the_given_scope_and_dry_run_kills_nothing(project):
 def test_nothing_to_kill_is_a_clean_success(project):
     run = project.operation("kill_failed_mutations", {"database": "mut_empty"})
     assert "no failed mutations in `mut_empty`" in run.text
+
+
+def test_a_poisoned_mutation_is_killed_by_a_fresh_process(project):
+    """The engine forgets failure reasons when it restarts (an embedded engine restarts with
+    every process): right after the start a poisoned mutation looks merely pending, so the
+    kill waits until it has been attempted instead of reporting "no failed mutations"."""
+    poison(project, "macro_tests", "restarted")
+    project.close()  # the subprocess starts the engine afresh
+
+    killed = run_refill("kill-mutations", "--project-dir", str(project.project_dir), "--profiles-dir", str(project.root))
+    assert killed.returncode == 0, killed.stdout[-2000:] + killed.stderr[-2000:]
+    assert "failed mutation `macro_tests`.`restarted` mutation_" in killed.stdout
+    assert "killed 1 failed mutation(s) in `macro_tests`" in killed.stdout
+    assert project.warehouse.rows("SELECT count() FROM system.mutations "
+                                  "WHERE database = 'macro_tests' AND NOT is_done") == [(0,)]

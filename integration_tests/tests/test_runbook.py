@@ -123,6 +123,12 @@ def _hazard(scenario: str, lab: Path, env: dict) -> None:
         client.close()
 
 
+def _errors(output: str) -> str:
+    """The lines that say what failed: a stack trace buries ClickHouse's message otherwise."""
+    return "\n".join(line[:500] for line in output.splitlines()
+                     if "Code: " in line or "Error" in line or "error:" in line)[:3000]
+
+
 def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.strip("\n").splitlines()]
 
@@ -145,4 +151,5 @@ def test_runbook_scenario_runs_as_written(scenario, lab_dir):
         code = 128 - previous.returncode if previous.returncode < 0 else previous.returncode
         assert code == block.exit, (
             f"README line {block.line}: exit {code}, expected {block.exit}:\n{block.body}\n"
+            f"--- errors\n{_errors(previous.stdout + previous.stderr)}\n"
             f"--- stdout\n{previous.stdout[-3000:]}\n--- stderr\n{previous.stderr[-3000:]}")

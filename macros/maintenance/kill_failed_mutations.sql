@@ -7,7 +7,9 @@
   `tables`: the "poisoned" mutation a failed delete+insert leaves behind (say its IN
   subquery read a temporary table that is gone) never finishes, makes every later
   mutation of the table fail with Code 341, and could still complete one day and
-  delete rows. Each one is logged (table, mutation id, command, first line of the
+  delete rows. A mutation not attempted yet (a server forgets failure reasons when it
+  restarts) is waited for, up to var('refill_mutation_settle_seconds', 10) seconds, so
+  a poisoned one is not mistaken for a running one. Each one is logged (table, mutation id, command, first line of the
   reason) before anything is killed; dry_run=true stops there. The kill waits (SYNC)
   and is verified: the invocation fails if any of them is still pending. Returns the
   number of mutations found.
@@ -19,7 +21,12 @@
   {%- set tables = refill._name_list(tables, 'tables', required=false) -%}
   {%- if not execute -%}{{ return(0) }}{%- endif -%}
   {%- set scope = refill._quote(database) ~ (' (tables ' ~ tables | join(', ') ~ ')' if tables else '') -%}
+  {%- set settle = refill._non_negative_int(var('refill_mutation_settle_seconds', 10), 'refill_mutation_settle_seconds') -%}
 
+  {%- set unattempted = refill._await_mutation_attempts(database, tables, settle) -%}
+  {%- if unattempted > 0 -%}
+    {%- do log("refill: " ~ unattempted ~ " mutation(s) in " ~ scope ~ " still running after " ~ settle ~ "s without a failure; left alone", info=true) -%}
+  {%- endif -%}
   {%- set failed = run_query(refill.failed_mutations_query(database, tables)) -%}
   {%- if failed.rows | length == 0 -%}
     {%- do log("refill: no failed mutations in " ~ scope, info=true) -%}
