@@ -237,7 +237,7 @@ def test_observability_views_read_every_replica(on_cluster):
     assert set(views) == {"refill_stuck_mutations", "refill_crowded_partitions", "refill_duplicate_keys",
                           "refill_orphan_tables"}
     for name, sql in views.items():
-        tree = sqlglot.parse_one(sql, read="clickhouse")
+        sqlglot.parse_one(sql, read="clickhouse")  # raises if a view is not valid ClickHouse SQL
         reads = _system_reads(sql)
         assert reads and all(wrapped for _, wrapped in reads), (name, reads)
     duplicates = sqlglot.parse_one(views["refill_duplicate_keys"], read="clickhouse")

@@ -8,12 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
 
 from conftest import SEED_GAP, SEED_TODAY, copy_lab_project, refill_cli
+from lab_hazards import failed_mutations, poison_mutation
 from refill import checks
 from refill.lab.diff import checksums
 from refill.lab.simulator import Lab
@@ -37,26 +37,12 @@ def differing(lab: Lab) -> dict[str, int]:
     return {d.model: d.differing for d in lab.diff() if d.differing}
 
 
-def failed_mutations(lab: Lab, table: str) -> list[str]:
-    return [r[0] for r in lab.warehouse.rows(
-        f"SELECT mutation_id FROM system.mutations WHERE database = '{lab.schema}' AND table = '{table}'"
-        " AND NOT is_done AND latest_fail_reason != ''")]
-
-
 def poison(lab: Lab, table: str) -> None:
-    """What a killed delete+insert leaves: a DELETE reading a `__dbt_new_data` table that is gone."""
-    w, s = lab.warehouse, lab.schema
-    w.execute(f"CREATE TABLE {s}.{table}__dbt_new_data_x (token_address String) ENGINE = MergeTree ORDER BY tuple()")
-    w.execute(f"INSERT INTO {s}.{table}__dbt_new_data_x VALUES ('nobody')")
-    w.execute(f"SYSTEM STOP MERGES {s}.{table}")
-    w.execute(f"ALTER TABLE {s}.{table} DELETE WHERE token_address IN (SELECT token_address FROM {s}.{table}__dbt_new_data_x)",
-              settings={"mutations_sync": 0})
-    w.execute(f"DROP TABLE {s}.{table}__dbt_new_data_x SYNC")
-    w.execute(f"SYSTEM START MERGES {s}.{table}")
-    deadline = time.monotonic() + 30
-    while not failed_mutations(lab, table):
-        assert time.monotonic() < deadline, "the mutation never failed"
-        time.sleep(0.1)
+    poison_mutation(lab.warehouse, lab.schema, table, column="token_address", column_type="String")
+
+
+def failed(lab: Lab, table: str) -> list[str]:
+    return failed_mutations(lab.warehouse, lab.schema, table)
 
 
 def test_poisoned_mutation_blocks_the_naive_rerun_and_preflight_clears_it(seed_lab):
@@ -67,7 +53,7 @@ def test_poisoned_mutation_blocks_the_naive_rerun_and_preflight_clears_it(seed_l
     assert not naive.success
     assert "Code: 341" in naive.result.results[0].message
     assert refill(seed_lab) == 0
-    assert failed_mutations(seed_lab, consumer) == []
+    assert failed(seed_lab, consumer) == []
     assert differing(seed_lab) == {}
 
 

@@ -3,11 +3,11 @@ leaves behind, reproduced, blocking the next run, and cleared (issue #3, item 4)
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from conftest import run_refill
+from lab_hazards import failed_mutations, poison_mutation
 from macro_project import MacroProject, node_results
 
 pytestmark = pytest.mark.engine
@@ -30,30 +30,16 @@ def project(tmp_path_factory):
 
 
 def poison(project: MacroProject, database: str, table: str) -> None:
-    """What a killed delete+insert leaves: a DELETE whose IN subquery reads a table that
-    is gone. Merges are stopped until the table is dropped, so the mutation cannot run
-    (and succeed) before its source disappears."""
+    """A table of ten rows with a poisoned mutation (see ``lab_hazards``)."""
     w = project.warehouse
     w.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
     w.execute(f"CREATE TABLE IF NOT EXISTS {database}.{table} (k Int64, v Int64) ENGINE = MergeTree ORDER BY k")
     w.execute(f"INSERT INTO {database}.{table} SELECT number, number FROM numbers(10)")
-    w.execute(f"CREATE TABLE {database}.{table}__new_data (k Int64) ENGINE = MergeTree ORDER BY k")
-    w.execute(f"INSERT INTO {database}.{table}__new_data VALUES (1), (2)")
-    w.execute(f"SYSTEM STOP MERGES {database}.{table}")
-    w.execute(f"ALTER TABLE {database}.{table} DELETE WHERE k IN (SELECT k FROM {database}.{table}__new_data)",
-              settings={"mutations_sync": 0})
-    w.execute(f"DROP TABLE {database}.{table}__new_data SYNC")
-    w.execute(f"SYSTEM START MERGES {database}.{table}")
-    deadline = time.monotonic() + 30
-    while not failed(project, database, table):
-        assert time.monotonic() < deadline, "the mutation never failed"
-        time.sleep(0.1)
+    poison_mutation(w, database, table, column="k", column_type="Int64")
 
 
 def failed(project: MacroProject, database: str, table: str) -> list[str]:
-    return [row[0] for row in project.warehouse.rows(
-        f"SELECT mutation_id FROM system.mutations WHERE database = '{database}' AND table = '{table}' "
-        "AND NOT is_done AND latest_fail_reason != ''")]
+    return failed_mutations(project.warehouse, database, table)
 
 
 def test_poisoned_mutation_blocks_a_delete_insert_model_until_it_is_killed(project):
@@ -66,7 +52,7 @@ def test_poisoned_mutation_blocks_a_delete_insert_model_until_it_is_killed(proje
 
     run = project.operation("kill_failed_mutations")  # default scope: the target schema
     assert "refill: failed mutation `macro_tests`.`balances` mutation_" in run.text
-    assert "(DELETE WHERE k IN (SELECT k FROM macro_tests.balances__new_data))" in run.text
+    assert "(DELETE WHERE k IN (SELECT k FROM macro_tests.balances__dbt_new_data_gone))" in run.text
     assert "Unknown table expression identifier" in run.text
     # the blocked run's own DELETE failed behind it and is cleared too
     assert "UPDATE _row_exists = 0 WHERE (k) IN (SELECT k FROM macro_tests.balances__dbt_new_data_" in run.text

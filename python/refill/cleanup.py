@@ -24,7 +24,7 @@ from pathlib import Path
 
 from refill.errors import BadInput, LockHeld
 from refill.journal import PENDING, JournalStore
-from refill.lock import TargetLocks, holder_info, is_stale, read_holder
+from refill.lock import holder_info, is_stale, read_holder
 from refill.session import DbtSession
 from refill.sql import table
 from refill.warehouse import Warehouse

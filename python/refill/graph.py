@@ -7,7 +7,6 @@ tests. Everything here is pure: no dbt invocation, no warehouse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Iterable, Mapping
 
 MATERIALIZED = {"table", "incremental", "materialized_view", "distributed_table", "distributed_incremental"}

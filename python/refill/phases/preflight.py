@@ -7,7 +7,7 @@ import sys
 
 from refill.errors import ContractViolation
 from refill.graph import ProjectGraph
-from refill.phases.context import RefillPlan, RunContext, Step
+from refill.phases.context import RefillPlan, Step
 from refill.phases.invocation import run_operation, run_operation_statement
 
 PHASE = "preflight"
