@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from refill_bench.summary import summarize
 
+
 def plot(results: dict, path: Path) -> bool:
-    """Wall time vs models (and vs months) for both flows; False when no series was run."""
+    """Wall time vs models (and vs months) for both flows; False when no series was run
+    or matplotlib (the ``bench`` extra) is missing: the tables and the JSON still get written."""
     summaries = [summarize(r) for r in results["scenarios"]]
     models = sorted((s for s in summaries if "models" in s.scenario.get("series", [])),
                     key=lambda s: s.scenario["project"]["models"])
@@ -15,7 +18,11 @@ def plot(results: dict, path: Path) -> bool:
                     key=lambda s: s.scenario["months"])
     if not models and not months:
         return False
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print(f"not plotting {path.name}: matplotlib is missing (pip install -e '.[bench]')", file=sys.stderr)
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
