@@ -74,6 +74,11 @@ def _canary(run: dict) -> str:
     return f"flagged {run['canary_violations']:.0f} row(s)" if run["canary_violations"] else "passed"
 
 
+LOAD_NOTE = ("*Load before*: the 1-minute load average when each flow started. Above the core count, "
+             "the flow shared the machine: compare the two flows within a row (measured back to back on the "
+             "same incident), not walls across rows.")
+
+
 def series_table(summaries: list[Summary], series: str) -> str:
     points = sorted((s for s in summaries if series in s.scenario.get("series", [])),
                     key=lambda s: (s.scenario["months"], s.scenario["project"]["models"]))
@@ -81,7 +86,8 @@ def series_table(summaries: list[Summary], series: str) -> str:
         return ""
     head = ("| models | months | lookback (d) | seed's flow wall (s) | refill wall (s) | refill / seed | "
             "dbt invocations (seed / refill) | parses (seed / refill) | cohort executions (seed / refill) | "
-            "OPTIMIZE (seed / refill) | refill overhead | differing rows (seed / refill) |")
+            "OPTIMIZE (seed / refill) | refill overhead | differing rows (seed / refill) | "
+            "load before (seed / refill) |")
     lines = [head, "|" + "---:|" * (head.count("|") - 1)]
     for s in points:
         b, r = s.baseline, s.refill
@@ -91,7 +97,8 @@ def series_table(summaries: list[Summary], series: str) -> str:
             f"{b['dbt_invocations']:.0f} / {r['dbt_invocations']:.0f} | {b['parses']:.0f} / {r['parses']:.0f} | "
             f"{b['cohort_executions']:.0f} / {r['cohort_executions']:.0f} | "
             f"{b['optimize_statements']:.0f} / {r['optimize_statements']:.0f} | "
-            f"{r['overhead_seconds'] / r['wall_seconds']:.0%} | {b['differing_rows']:.0f} / {r['differing_rows']:.0f} |")
+            f"{r['overhead_seconds'] / r['wall_seconds']:.0%} | {b['differing_rows']:.0f} / {r['differing_rows']:.0f} | "
+            f"{b.get('load_before', 0):.1f} / {r.get('load_before', 0):.1f} |")
     return "\n".join(lines)
 
 
@@ -127,7 +134,7 @@ def markdown(results: dict) -> str:
                           ("models", "Scaling with the project (2-month gap, smaller data)")):
         table = series_table(summaries, series)
         if table:
-            out += [f"## {title}", "", table, ""]
+            out += [f"## {title}", "", table, "", LOAD_NOTE, ""]
     if any("models" in s.scenario.get("series", []) for s in summaries):
         out += ["![wall time vs models](wall_vs_models.png)", ""]
     headline = next((s for s in summaries if "headline" in s.scenario.get("series", [])), None)

@@ -19,6 +19,7 @@ PHASE_LABELS = {
     "finish": "finish",
 }
 
+
 def median_run(runs: list[dict]) -> dict[str, Any]:
     """Medians of every number over the repeats; maps of numbers get per-key medians."""
     if not runs:
