@@ -178,7 +178,12 @@ WHERE 1 = 1
 
 def flows(domain: str, predicate: str, segment: str) -> str:
     """A light cohort model: one day of filtered transfers valued at that day's price."""
-    return cohort_config(FLOW, domain) + f"""
+    return cohort_config(FLOW, domain) + _priced_flow_sql(predicate, segment, "\n" + month_filter("tr.block_date"))
+
+
+def _priced_flow_sql(predicate: str, segment: str, filter_sql: str) -> str:
+    """Filtered transfers of a day valued at its price: the cohort's flows and the consumers share it."""
+    return f"""
 SELECT
     tr.block_date AS date,
     tr.token_address AS token_address,
@@ -189,8 +194,7 @@ SELECT
 FROM {{{{ ref('{TRANSFERS_MODEL}') }}}} AS tr
 LEFT JOIN {{{{ ref('{PRICES_MODEL}') }}}} AS p
     ON p.token_address = tr.token_address AND p.date = tr.block_date
-WHERE {predicate}
-{month_filter('tr.block_date')}
+WHERE {predicate}{filter_sql}
 GROUP BY date, token_address, segment
 """
 
@@ -271,20 +275,7 @@ def priced_transfers(kind: str, domain: str, predicate: str, segment: str) -> st
     """One hop from prices: filtered transfers valued at the day's price."""
     window = ("\n    {{ refill.apply_monthly_incremental_filter('tr.block_date', 'date', true) }}"
               if kind == "incremental" else "")
-    return consumer_config(kind, FLOW, domain) + f"""
-SELECT
-    tr.block_date AS date,
-    tr.token_address AS token_address,
-    {segment} AS segment,
-    toInt64(count()) AS transfers,
-    sum(tr.amount) AS volume,
-    sum(tr.amount * p.price) AS volume_usd
-FROM {{{{ ref('{TRANSFERS_MODEL}') }}}} AS tr
-LEFT JOIN {{{{ ref('{PRICES_MODEL}') }}}} AS p
-    ON p.token_address = tr.token_address AND p.date = tr.block_date
-WHERE {predicate}{window}
-GROUP BY date, token_address, segment
-"""
+    return consumer_config(kind, FLOW, domain) + _priced_flow_sql(predicate, segment, window)
 
 
 def rollup(kind: str, domain: str, parent: str, segment: str) -> str:
