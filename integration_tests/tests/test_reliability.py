@@ -6,6 +6,7 @@ dies with it, like a crashed server); the next run of the same command resumes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -133,3 +134,24 @@ def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_i
     lab.close()  # the next rollback runs in a subprocess
     again = subprocess.run([sys.executable, "-m", "refill", *args], capture_output=True, text=True)
     assert again.returncode == 2 and "only a failed or interrupted run can be rolled back" in again.stderr
+
+
+def test_leftovers_are_found_for_a_plan_of_thousands_of_models(seed_lab):
+    """The orphan query once named every model of the plan and outgrew max_query_size
+    (256 KiB) at about 1,000 models; a verified refill then failed in its last step."""
+    from types import SimpleNamespace
+
+    from refill.phases.finish import orphan_tables
+
+    names = ["int_execution_tokens_balances_daily__dbt_new_data_6f1c",
+             "int_execution_tokens_balances_daily__refill_stage",
+             "api_unrelated_model__dbt_tmp",  # not a model of the plan
+             "int_execution_tokens_balances_daily_v2"]  # a model's name, no marker
+    for name in names:
+        seed_lab.warehouse.execute(f"CREATE TABLE {SCHEMA}.`{name}` (x Int64) ENGINE = MergeTree ORDER BY x")
+    padding = [f"int_generated_model_with_a_long_descriptive_name_{i:05d}_daily" for i in range(6000)]
+    plan = SimpleNamespace(schema=SCHEMA, cohort=(BALANCES,), lineage_models=tuple(padding), downstream_models=())
+    ctx = SimpleNamespace(plan=plan, warehouse=seed_lab.warehouse)
+    later = dt.datetime.now() + dt.timedelta(minutes=1)
+
+    assert orphan_tables(ctx, later) == sorted(names[:2])

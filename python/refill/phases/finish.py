@@ -20,18 +20,31 @@ ORPHAN_MARKERS = ("__dbt_new_data_", "__refill_stage", "__dbt_tmp", "__dbt_backu
 
 def orphan_tables(ctx: RunContext, started: dt.datetime) -> list[str]:
     plan = ctx.plan
-    models = sorted({*plan.cohort, *plan.lineage_models, *plan.downstream_models})
+    models = {*plan.cohort, *plan.lineage_models, *plan.downstream_models}
     if not models:
         return []
-    conditions = " OR ".join(f"startsWith(name, {literal(m + marker)})" for m in models for marker in ORPHAN_MARKERS)
+    # The query names the markers, not the models: one condition per model outgrew
+    # max_query_size (256 KiB) at about 1,000 models. The plan's models are matched here.
+    markers = ", ".join(literal(marker) for marker in ORPHAN_MARKERS)
     # every replica: an interrupted ON CLUSTER create may have reached only some of them
     rows = ctx.warehouse.rows(
         f"SELECT DISTINCT name FROM {ctx.warehouse.system_table('tables')}"
-        f" WHERE database = {literal(plan.schema)} AND ({conditions})"
+        f" WHERE database = {literal(plan.schema)} AND multiSearchAny(name, [{markers}])"
         f" AND metadata_modification_time < {literal(started.strftime('%Y-%m-%d %H:%M:%S'))}::DateTime"
         " ORDER BY name"
     )
-    return [r[0] for r in rows]
+    return [name for (name,) in rows if model_of_leftover(name, models)]
+
+
+def model_of_leftover(name: str, models: set[str] | frozenset[str]) -> str | None:
+    """The model whose intermediate ``name`` is (``<model><marker>…``), or None."""
+    for marker in ORPHAN_MARKERS:
+        at = name.find(marker)
+        while at > 0:
+            if name[:at] in models:
+                return name[:at]
+            at = name.find(marker, at + 1)
+    return None
 
 
 def drop_orphans(ctx: RunContext) -> list[str]:
