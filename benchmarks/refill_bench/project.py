@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,7 +232,22 @@ def write_project(project: GeneratedProject, project_dir: Path, data_dir: Path, 
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    link_package(project_dir)
     return project_dir
+
+
+def link_package(project_dir: Path) -> None:
+    """Point ``dbt_packages/refill`` at this checkout, as ``dbt deps`` links a local package.
+    A cached incident outlives the checkout whose ``deps`` linked it; its flows must run
+    this checkout's macros, not those of a checkout that moved on or is gone."""
+    link = Path(project_dir) / "dbt_packages" / "refill"
+    if not link.parent.exists() or (link.is_symlink() and link.resolve() == REPO_ROOT.resolve()):
+        return  # no deps yet: the incident build's ``deps`` will link it
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.exists():
+        shutil.rmtree(link)
+    link.symlink_to(REPO_ROOT.resolve(), target_is_directory=True)
 
 
 def _dbt_project_yml(project: GeneratedProject) -> str:

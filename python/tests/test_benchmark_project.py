@@ -95,3 +95,23 @@ def test_medians_are_taken_per_number_and_per_phase():
     assert merged["wall_seconds"] == 2.0
     assert merged["phases"] == {"phase1": 2.0}
     assert merged["wall_all"] == [1.0, 2.0, 3.0]
+
+
+def test_a_cached_project_runs_this_checkouts_package(tmp_path):
+    """A cached incident's ``dbt_packages/refill`` may link a checkout that moved on."""
+    generated = project.generate(ProjectShape(models=20))
+    elsewhere = tmp_path / "old-checkout"
+    elsewhere.mkdir()
+    project_dir = tmp_path / "project"
+    (project_dir / "dbt_packages").mkdir(parents=True)
+    (project_dir / "dbt_packages" / "refill").symlink_to(elsewhere, target_is_directory=True)
+
+    project.write_project(generated, project_dir, tmp_path / "chdb", tmp_path / "truth")
+
+    assert (project_dir / "dbt_packages" / "refill").resolve() == project.REPO_ROOT.resolve()
+    assert elsewhere.exists()  # the link is replaced, never what it pointed at
+
+
+def test_a_project_before_deps_gets_no_package_link(tmp_path):
+    project.write_project(project.generate(ProjectShape(models=20)), tmp_path / "p", tmp_path / "c", tmp_path / "t")
+    assert not (tmp_path / "p" / "dbt_packages").exists()
