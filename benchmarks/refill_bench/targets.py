@@ -10,11 +10,14 @@ from refill_bench.summary import PHASE_LABELS, Summary, server_wall
 OVERHEAD_CAUSES = {
     "startup": ("the interpreter and dbt's imports before refill's first line",
                 "a fixed cost per process (the seed's flow pays it once per dbt command)"),
-    "plan": ("dbt's parse of the whole project and the `dbt ls` that resolves Phase 2",
-             "grows with the number of models, not with the gap; dbt's partial parse or a cached "
-             "manifest would cut it"),
-    "phase1": ("dbt's per-model work around the cohort's statements (compile, relation cache, hooks)",
-               "small and fixed per cohort model and month"),
+    "plan": ("dbt's full parse of the whole project (it renders every model's Jinja) and the `dbt ls` "
+             "that resolves Phase 2",
+             "grows with the number of models, not with the gap; a warm partial-parse cache (the same "
+             "project parsed before with the same vars) would cut it"),
+    "phase1": ("dbt's second full parse (the cohort in refill mode: the month vars change its config, which "
+               "dbt resolves at parse time) and dbt's per-model work around the cohort's statements",
+               "the parse is once per refill, not per month; the per-model part is small and fixed per "
+               "cohort model and month"),
     "phase2": ("dbt's per-model work between statements for every price consumer: rendering Jinja, "
                "relation introspection, the lookback macro's max(date) probe, thread hand-offs",
                "it is dbt's own cost per node, the same in both flows; fewer nodes would close it, e.g. "
