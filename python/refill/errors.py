@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -53,3 +54,40 @@ class ContractViolation(RefillError):
     """A model breaks the refill contract; running it would silently do the wrong thing."""
 
     exit_code = ExitCode.CONTRACT
+
+
+class PreflightRefused(RefillError):
+    """Preflight found shapes a refill cannot handle exactly; nothing was written.
+
+    ``problems`` holds every problem found in the one preflight pass, as data (for
+    ``--report`` JSON and the terminal table); the exit code is the most severe class's.
+    """
+
+    def __init__(self, problems: "list[PreflightProblem]") -> None:
+        self.problems = list(problems)
+        self.exit_code = max((p.exit_code for p in self.problems), default=ExitCode.CONTRACT)
+        first = self.problems[0].one_line() if self.problems else "preflight refused the plan"
+        more = f" (+{len(self.problems) - 1} more problem(s), listed above)" if len(self.problems) > 1 else ""
+        super().__init__(first + more)
+
+
+@dataclass(frozen=True)
+class PreflightProblem:
+    """One reason a plan cannot run as asked.
+
+    ``kind`` is the class of problem: ``graph``, ``contract``, ``relation``, ``schema-drift``,
+    ``partitioning``, ``price-coverage``, ``lineage``; ``model`` the dbt model it is about (None for
+    the plan as a whole); ``message`` says what and what to do; ``exit_code`` the documented code of
+    the class (5 a shape refill refuses, 3 data that is not ready, 2 bad input).
+    """
+
+    kind: str
+    model: str | None
+    message: str
+    exit_code: ExitCode = ExitCode.CONTRACT
+
+    def one_line(self) -> str:
+        return f"{self.kind}: {self.model + ': ' if self.model else ''}{self.message}"
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "model": self.model, "message": self.message, "exit_code": int(self.exit_code)}
