@@ -1,0 +1,78 @@
+"""Model texts shared by the small incident projects (see incident_project.py).
+
+Each is the smallest model of its kind that honours the refill contract: a prices view
+over the raw feed, a price-derived cohort model in the lab's shape, and the feeds that
+give them days to read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from incident_project import RawTable
+
+HISTORY_START = dt.date(2026, 3, 1)
+TOKENS = ("GNO", "WETH", "USDC")
+
+PRICES_VIEW = """
+{{ config(materialized='view') }}
+SELECT day AS date, token, price FROM {{ source('raw', 'prices') }}
+"""
+
+# The refill contract in the lab's spelling: append under start_month, delete+insert daily.
+COHORT_CONFIG = """
+{{{{ config(
+    materialized='incremental',
+    incremental_strategy=('append' if (var('start_month', none) or var('incremental_end_date', none)) else 'delete+insert'),
+    engine='ReplacingMergeTree()',
+    order_by='{order_by}',
+    partition_by='{partition_by}',
+    unique_key='{order_by}',
+    pre_hook=refill.refill_safe_pre_hook(),
+    post_hook=refill.refill_safe_post_hook(),
+    tags=['refill_append'],
+    {extra}
+) }}}}
+{{% set start_month = var('start_month', none) %}}
+{{% set end_month = var('end_month', none) %}}
+"""
+
+
+def cohort_config(order_by: str, partition_by: str = "toStartOfMonth(date)", extra: str = "") -> str:
+    return COHORT_CONFIG.format(order_by=order_by, partition_by=partition_by, extra=extra)
+
+
+def month_window(column: str) -> str:
+    """The contract's month window on ``column``: the month vars, else the daily lookback."""
+    return f"""
+{{% if start_month and end_month %}}
+    AND toStartOfMonth({column}) >= toDate('{{{{ start_month }}}}')
+    AND toStartOfMonth({column}) <= toDate('{{{{ end_month }}}}')
+{{% else %}}
+    {{{{ refill.apply_monthly_incremental_filter('{column}', 'date', true) }}}}
+{{% endif %}}
+"""
+
+
+VOLUME_COHORT = cohort_config("(date, token)") + """
+SELECT t.day AS date, t.token AS token, sum(t.amount) AS volume, sum(t.amount * p.price) AS volume_usd
+FROM {{ source('raw', 'transfers') }} AS t
+LEFT JOIN {{ ref('prices') }} AS p ON p.token = t.token AND p.date = t.day
+WHERE 1 = 1
+""" + month_window("t.day") + """
+GROUP BY date, token
+"""
+
+RAW_TABLES = (
+    RawTable("prices", "day Date, token String, price Float64", order_by="(day, token)", is_prices=True),
+    RawTable("transfers", "day Date, token String, amount Float64", order_by="(day, token)"),
+)
+
+
+def feed(day: dt.date) -> dict[str, list[tuple]]:
+    """Deterministic prices and transfers for ``day``: every token priced and moved daily."""
+    n = day.toordinal()
+    return {
+        "prices": [(day, token, float(1 + (n * (i + 3)) % 17)) for i, token in enumerate(TOKENS)],
+        "transfers": [(day, token, float(10 + (n * (i + 5)) % 23)) for i, token in enumerate(TOKENS)],
+    }
