@@ -21,7 +21,7 @@ from refill.lint.macros import MacroLibrary
 from refill.lint.model import CONTRACT_KEYS, ConfigValue, Failure, ModelFacts, ModelSource, Render
 from refill.lint.project import ADDITIVE_KEYS, Project, as_list
 from refill.lint.scan import ConfigScanner
-from refill.lint.scenario import COMBINATIONS, DAILY, DAILY_SCENARIO, MONTH_SCENARIOS, Combination, Scenario
+from refill.lint.scenario import COMBINATIONS, DAILY, DAILY_SCENARIOS, MONTH_SCENARIOS, Combination, Scenario
 
 _RESULT = "refill_lint_value_"
 
@@ -177,7 +177,7 @@ class Evaluator:
         except EvaluationFailure as failed:
             facts.failures.append(failed.failure)
             return
-        for scenario in (*MONTH_SCENARIOS, DAILY_SCENARIO):
+        for scenario in (*MONTH_SCENARIOS, *DAILY_SCENARIOS):
             self._set_scenario(scenario, {k: facts.value(k, scenario.combination) for k in CONTRACT_KEYS})
             render = Render()
             try:

@@ -27,6 +27,10 @@ class LintResult:
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.is_error]
 
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.fails and not f.is_error]
+
 
 def lint_models(
     models: Iterable[ModelSource],
