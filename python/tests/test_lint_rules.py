@@ -73,8 +73,8 @@ def test_the_seeds_exact_three_branch_expression_with_unprefixed_macros_passes()
 
 def test_a_daily_strategy_refill_cannot_check_names_the_runs_that_use_it(fixture_result):
     assert messages(fixture_result, "wrong_branch") == [
-        "RF001 incremental_strategy is 'microbatch' with neither start_month nor incremental_end_date set; "
-        "'microbatch' with incremental_end_date set, not one of delete+insert, insert_overwrite, append"
+        "RF001 incremental_strategy is 'legacy' with neither start_month nor incremental_end_date set; "
+        "'legacy' with incremental_end_date set, not one of delete+insert, insert_overwrite, append"
     ]
 
 
