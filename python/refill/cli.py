@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--project-dir", type=Path, default=None, help="dbt project (default: cwd)")
     init.add_argument("--force", action="store_true", help="overwrite a refill_shims.sql that differs")
     init.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
-    init.add_argument("--prices-model", default=None, help="the prices model (default: the seed's)")
+    init.add_argument("--prices-model", default=None,
+                      help="the prices model (default: the seed's name if the project has it, else left for you)")
     init.add_argument("--tag", default=None, help="the cohort tag (default: refill_append)")
     init.add_argument("--package", default=None,
                       help="where dbt installs refill from: a git URL or a local path (default: this checkout)")
@@ -240,11 +241,11 @@ def _run_cleanup(args: argparse.Namespace) -> int:
 
 def _run_init(args: argparse.Namespace) -> int:
     from refill.adopt import InitOptions, run_init
-    from refill.settings import DEFAULT_PRICES_MODEL, DEFAULT_TAG
+    from refill.settings import DEFAULT_TAG
 
     return run_init(InitOptions(
         project_dir=args.project_dir or Path.cwd(), force=args.force, dry_run=args.dry_run,
-        prices_model=args.prices_model or DEFAULT_PRICES_MODEL, tag=args.tag or DEFAULT_TAG,
+        prices_model=args.prices_model, tag=args.tag or DEFAULT_TAG,
         package=args.package, revision=args.revision,
     ))
 

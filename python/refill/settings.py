@@ -67,6 +67,7 @@ class Settings:
     date_column: str
     allow_insert_overwrite: bool
     canaries: tuple[Canary, ...] = field(default_factory=tuple)
+    canaries_declared: bool = False  # the var exists (it may be an empty list)
 
 
 OPT_IN_VAR = "refill_allow_insert_overwrite"
@@ -131,7 +132,9 @@ def name_list(found: dict[str, Any], name: str) -> tuple[str, ...]:
 
 def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag: str | None = None) -> Settings:
     found = project_vars(project_dir)
-    canaries = found.get("refill_canaries") or []
+    canaries = found.get("refill_canaries")
+    declared = canaries is not None
+    canaries = canaries if declared else []
     if not isinstance(canaries, list):
         raise BadInput("var refill_canaries must be a list of mappings")
     return Settings(
@@ -140,4 +143,5 @@ def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag:
         date_column=found.get("refill_date_column") or DEFAULT_DATE_COLUMN,
         allow_insert_overwrite=flag(found, OPT_IN_VAR),
         canaries=tuple(Canary.from_var(entry, i) for i, entry in enumerate(canaries)),
+        canaries_declared=declared,
     )

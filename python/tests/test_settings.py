@@ -53,3 +53,14 @@ def test_project_scoped_vars_override_global_ones_for_both(tmp_path):
         "  p:\n    refill_allow_insert_overwrite: 'false'\n")
     assert resolve_settings(tmp_path).allow_insert_overwrite is False
     assert Project.load(tmp_path).allows_insert_overwrite is False
+
+
+@pytest.mark.parametrize("var_line, said", [
+    ("refill_canaries: []", "refill_canaries is empty"),
+    (None, "no refill_canaries var in the project"),
+])
+def test_plan_says_whether_the_canaries_are_empty_or_undeclared(tmp_path, var_line, said):
+    from refill.phases.canary import skipped_message
+
+    message = skipped_message(resolve_settings(project_with(tmp_path, var_line)))
+    assert said in message and "Phase 1.5" in message
