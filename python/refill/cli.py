@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from refill import __version__
-from refill.errors import BadInput, ExitCode, RefillError
+from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused, RefillError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -282,6 +282,15 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def problems_table(problems: Sequence[PreflightProblem]) -> str:
+    """Every preflight problem, one row each: class, model, exit code of the class, what to do."""
+    rows = [(p.kind, p.model or "-", str(int(p.exit_code)), p.message) for p in problems]
+    header = ("problem", "model", "exit", "what and why")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)) for row in [header, *rows]]
+    return "\n".join(["preflight refused the plan; nothing was written:", *lines])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -293,6 +302,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_parser().print_help(sys.stderr)
             return ExitCode.BAD_INPUT
         return int(HANDLERS[args.command](args))
+    except PreflightRefused as refused:
+        print(problems_table(refused.problems), flush=True)
+        kinds = ", ".join(sorted({p.kind for p in refused.problems}))
+        print(f"refill: error: preflight refused the plan: {len(refused.problems)} problem(s) ({kinds}), "
+              f"listed on stdout; nothing was written", file=sys.stderr)
+        return int(refused.exit_code)
     except RefillError as exc:
         print(f"refill: error: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)

@@ -177,3 +177,26 @@ def test_pre_commit_hook_runs_the_lint_on_changed_model_files(capsys):
     changed = [GOOD / "seed_exact.sql", BAD / "wrong_branch.sql", PROJECT / "models" / "removed.sql"]
     assert main([*arguments, *map(str, changed)]) == ExitCode.CONTRACT
     assert capsys.readouterr().out.count(" RF001 ") == 1
+
+
+def test_a_preflight_refusal_is_a_table_on_stdout_and_one_line_on_stderr(capsys, monkeypatch):
+    from refill import cli
+    from refill.errors import PreflightProblem, PreflightRefused
+
+    problems = [PreflightProblem("graph", "balances", "table downstream of prices, read by cohort model supply"),
+                PreflightProblem("contract", "supply", "(RF002) the query reading `raw` does not restrict `date`"),
+                PreflightProblem("price-coverage", None, "no price on 2026-04-17", ExitCode.CHECK_FAILED)]
+
+    def refuse(args):
+        raise PreflightRefused(problems)
+
+    monkeypatch.setitem(cli.HANDLERS, "lint", refuse)
+    code = main(["lint"])
+    captured = capsys.readouterr()
+    assert code == ExitCode.CONTRACT  # the most severe class's code
+    rows = captured.out.splitlines()
+    assert rows[1].split()[:3] == ["problem", "model", "exit"]
+    assert [row.split()[:3] for row in rows[2:]] == [
+        ["graph", "balances", "5"], ["contract", "supply", "5"], ["price-coverage", "-", "3"]]
+    [line] = captured.err.splitlines()
+    assert line.startswith("refill: error: preflight refused the plan: 3 problem(s)") and "graph" in line

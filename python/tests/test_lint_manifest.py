@@ -138,3 +138,34 @@ def test_project_owned_contract_macros_count_in_manifest_mode_as_in_files_mode(r
         ("bad_overwrite_day_window.sql", "RF006"),
         ("int_holder_balances_daily.sql", "RF011"),
     }
+
+
+# -- one preflight pass, every problem at once ------------------------------------------
+
+def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixture_parse, capsys):
+    import copy
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from refill.errors import PreflightRefused
+    from refill.orchestrator import RunOptions, build_plan
+    from refill.plan import make_window
+
+    project, manifest, _ = fixture_parse
+    broken = copy.deepcopy(manifest)
+    balances = broken.nodes["model.lint_fixtures.balances"]  # a priced table the cohort reads: stale in Phase 1
+    balances.config.materialized = "table"
+    balances.depends_on.nodes.append("model.lint_fixtures.prices")
+    options = RunOptions(window=make_window(from_date=dt.date(2026, 4, 17), today=dt.date(2026, 4, 27)),
+                         project_dir=project, prices_model="prices")
+    with pytest.raises(PreflightRefused) as refused:
+        build_plan(options, SimpleNamespace(project_dir=project), broken)
+    problems = refused.value.problems
+    assert refused.value.exit_code == ExitCode.CONTRACT
+    assert {p.kind for p in problems} == {"graph", "contract"}
+    [graph] = [p for p in problems if p.kind == "graph"]
+    assert graph.model == "balances" and "only repaired after Phase 1" in graph.message
+    assert "contract" not in graph.message  # a graph refusal is not a contract violation
+    contract = {p.model: p.message for p in problems if p.kind == "contract"}
+    assert contract["wrong_branch"].startswith("(RF001) ") and "insert_overwrite_day_window" in contract
+    assert "refill: warning: inlined_hooks: RF003" in capsys.readouterr().err
