@@ -231,9 +231,9 @@ class InsertOverwriteOptIn(Rule):
     def check(self, facts: ModelFacts) -> Iterator[Finding]:
         if facts.allow_insert_overwrite or not facts.known("incremental_strategy"):
             return
-        names = _date_names(facts)
         for scenario in _daily_scenarios(facts, "insert_overwrite"):
             tree = facts.tree(scenario)
+            names = _date_names(facts, scenario)
             if tree is None or isinstance(tree, NotSQL) or names is None:
                 continue
             cutting = month_cutting_bounds(tree, names)
@@ -264,7 +264,6 @@ class AppendWithoutWindow(Rule):
     def check(self, facts: ModelFacts) -> Iterator[Finding]:
         if not facts.known("incremental_strategy"):
             return
-        names = _date_names(facts)
         # Only the plain daily run: with incremental_end_date set, the seed's manual refill
         # appends a lookback and relies on OPTIMIZE afterwards (`refill run` replaces that
         # flow), and a project's batch runner brings its own watermark.
@@ -272,6 +271,7 @@ class AppendWithoutWindow(Rule):
             tree = facts.tree(scenario)
             if tree is None or isinstance(tree, NotSQL):
                 continue
+            names = _date_names(facts, scenario)
             if names is None or not has_watermark(tree, names, LINT_SCHEMA, facts.model.name):
                 line = facts.filter_line or facts.body_location()
                 yield self.finding(facts, line, _col(facts, line),
@@ -435,9 +435,10 @@ def _window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | str:
     return candidates[0] if candidates else MISSING
 
 
-def _date_names(facts: ModelFacts) -> frozenset[str] | None:
+def _date_names(facts: ModelFacts, scenario: Scenario) -> frozenset[str] | None:
+    """The date column and the source columns projected as it, in the render of ``scenario``."""
     column = _date_column(facts)
-    tree = facts.tree(DAILY_SCENARIO) or facts.tree(MONTH_SCENARIOS[0])
+    tree = facts.tree(scenario)
     if column is None or tree is None or isinstance(tree, NotSQL):
         return frozenset({column}) if column else None
     return aliases_of(tree, column)
