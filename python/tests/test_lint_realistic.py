@@ -77,7 +77,7 @@ def test_a_banned_strategy_is_never_recommended(tmp_path):
 
 def test_the_carried_forward_balance_is_reported_as_info_and_does_not_fail(result, capsys):
     [note] = [f for f in result.findings if f.code == "RF011"]
-    assert (note.model, note.severity) == ("int_holder_balances_daily", "info")
+    assert (note.model, note.severity, note.line) == ("int_holder_balances_daily", "info", 33)  # FROM {{ this }}
     assert "{{ this }}" in note.message and "live table" in note.message
     code = main(["lint", str(REALISTIC / "models" / "cohort")])
     captured = capsys.readouterr()

@@ -372,7 +372,7 @@ class ReadsOwnTable(Rule):
 
     def check(self, facts: ModelFacts) -> Iterator[Finding]:
         if reads_own_table(facts):
-            line = facts.body_location()
+            line = facts.this_line or facts.body_location()
             yield self.finding(facts, line, _col(facts, line),
                 "reads {{ this }} as rows when incremental (state carried forward): a month's rewrite must see "
                 "the live table, with every earlier month final")
