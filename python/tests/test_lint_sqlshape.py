@@ -191,3 +191,16 @@ def test_an_append_watermark_is_strictly_after_the_tables_last_day():
 def test_reading_this_as_rows_is_not_a_watermark_on_it():
     assert reads_relation(parse("SELECT k, argMax(v, d) FROM lint.m GROUP BY k"), "lint", "m")
     assert not reads_relation(parse("SELECT d FROM s WHERE d > (SELECT max(d) FROM lint.m)"), "lint", "m")
+
+
+def test_a_list_of_consecutive_months_is_the_window():
+    assert window_of(f"toStartOfMonth(d) IN (toDate('{S}'), toDate('{E}'))") == ("d", MONTH_WINDOW)
+    assert window_of("toYYYYMM(d) IN (202603, 202604)") == ("d", MONTH_WINDOW)
+    assert windows(parse("SELECT 1 FROM t WHERE toYYYYMM(d) IN (202603, 202605)")) == []  # a hole: no window
+
+
+def test_an_inner_join_condition_filters_the_branch_a_left_join_condition_does_not():
+    sql = (f"SELECT s.d AS d FROM s JOIN months AS m ON m.k = s.k AND toStartOfMonth(s.d) >= toDate('{S}') "
+           f"AND toStartOfMonth(s.d) <= toDate('{E}')")
+    assert flow(sql).state == FILTERED
+    assert flow(sql.replace(" JOIN ", " LEFT JOIN ")).state == UNBOUNDED

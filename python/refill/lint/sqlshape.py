@@ -144,6 +144,9 @@ def _conjuncts(condition: exp.Expression) -> Iterator[exp.Expression]:
 
 
 def _bounds(condition: exp.Expression) -> Iterable[tuple[str, dt.date | None, dt.date | None]]:
+    if isinstance(condition, exp.In) and condition.expressions and not condition.args.get("query"):
+        yield from _in_bounds(condition)
+        return
     if isinstance(condition, exp.Between):
         yield from _bounds(exp.GTE(this=condition.this, expression=condition.args["low"]))
         yield from _bounds(exp.LTE(this=condition.this, expression=condition.args["high"]))
@@ -164,6 +167,23 @@ def _bounds(condition: exp.Expression) -> Iterable[tuple[str, dt.date | None, dt
     low, high = _day_range(grain, op, value)
     if low is not None or high is not None:
         yield column, low, high
+
+
+def _in_bounds(condition: exp.In) -> Iterable[tuple[str, dt.date | None, dt.date | None]]:
+    """`toStartOfMonth(d) IN ('2026-03-01', '2026-04-01')`: a window when the months are consecutive."""
+    view = _column_view(condition.this)
+    if view is None or view[1] == "day":
+        return
+    column, grain = view
+    months = []
+    for value in (_constant(e) for e in condition.expressions):
+        month = _month_of_yyyymm(value) if grain == "yyyymm" else _as_date(value)
+        if month is None or month.day != 1:
+            return
+        months.append(month)
+    months = sorted(set(months))
+    if all(_add_months(a, 1) == b for a, b in zip(months, months[1:])):
+        yield column, months[0], last_day_of_month(months[-1])
 
 
 def _day_range(grain: str, op: str, value: dt.date | int | str) -> tuple[dt.date | None, dt.date | None]:
@@ -399,11 +419,12 @@ class _RowFlow:
 
     def _own_window(self, select: exp.Select) -> Window | None:
         found = None
-        for key in ("where", "prewhere", "having"):
-            clause = select.args.get(key)
-            if clause is None:
-                continue
-            for window in _clause_windows(clause.this):
+        clauses = [select.args[key].this for key in ("where", "prewhere", "having") if select.args.get(key)]
+        # An inner join keeps only the rows its ON condition lets through: a filter too.
+        clauses += [join.args["on"] for join in select.args.get("joins") or []
+                    if join.args.get("on") is not None and not join.side and (join.kind or "INNER").upper() == "INNER"]
+        for condition in clauses:
+            for window in _clause_windows(condition):
                 if window.column in self.names:
                     if (window.low, window.high) == self.month:
                         return window
