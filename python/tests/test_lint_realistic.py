@@ -96,3 +96,29 @@ def test_hooks_set_nowhere_are_not_said_to_be_set_outside_the_file(tmp_path):
     model.write_text("{{ config(materialized='incremental', tags=['refill_append']) }}\nSELECT 1 AS date\n")
     hooks = [f.message for f in lint_paths([model]).findings if f.code == "RF003"]
     assert hooks and not any("outside the model file" in m for m in hooks)
+
+
+def test_project_contract_macros_dispatched_to_their_implementation_count(tmp_path):
+    (tmp_path / "dbt_project.yml").write_text("name: dp\nconfig-version: 2\nprofile: dp\n")
+    (tmp_path / "macros").mkdir()
+    (tmp_path / "macros" / "m.sql").write_text(
+        "{% macro apply_monthly_incremental_filter(source_field, destination_field=None, add_and=False) %}"
+        "{{ return(adapter.dispatch('apply_monthly_incremental_filter', 'dp')(source_field, destination_field, add_and)) }}"
+        "{% endmacro %}\n"
+        "{% macro default__apply_monthly_incremental_filter(source_field, destination_field, add_and) %}"
+        "{% if is_incremental() %}AND toDate({{ source_field }}) >= (SELECT max(date) - 2 FROM {{ this }}){% endif %}"
+        "{% endmacro %}\n"
+        "{% macro refill_safe_pre_hook() %}{{ return(adapter.dispatch('refill_safe_pre_hook', 'dp')()) }}{% endmacro %}\n"
+        "{% macro default__refill_safe_pre_hook() %}{{ return(['SET max_memory_usage = 1']) }}{% endmacro %}\n"
+        "{% macro refill_safe_post_hook() %}{{ return(['SET max_memory_usage = 0']) }}{% endmacro %}\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.sql").write_text(
+        "{{ config(materialized='incremental', incremental_strategy='delete+insert', engine='ReplacingMergeTree()', "
+        "order_by='(date)', unique_key='(date)', partition_by='toStartOfMonth(date)', pre_hook=refill_safe_pre_hook(), "
+        "post_hook=refill_safe_post_hook(), tags=['refill_append']) }}\n"
+        "SELECT date FROM {{ ref('x') }} WHERE 1 = 1\n"
+        "{% if var('start_month', none) %} AND toStartOfMonth(date) >= toDate('{{ var(\"start_month\") }}') "
+        "AND toStartOfMonth(date) <= toDate('{{ var(\"end_month\") }}')\n"
+        "{% else %} {{ apply_monthly_incremental_filter('date', 'date', true) }} {% endif %}\n")
+    result = lint_project(tmp_path)
+    assert (result.models_checked, result.findings) == (1, [])

@@ -229,15 +229,18 @@ class RefillStubs:
 
 
 class _Adapter:
-    def __init__(self, refill: RefillStubs, library: "MacroLibrary") -> None:
+    def __init__(self, refill: RefillStubs, library: "MacroLibrary", state: RenderState) -> None:
         self._refill = refill
         self._library = library
+        self._state = state
 
     def dispatch(self, macro_name: str, macro_namespace: str | None = None, packages: Any = None) -> Callable:
         if macro_namespace == "refill":
             return getattr(self._refill, macro_name)
         for name in (f"clickhouse__{macro_name}", f"default__{macro_name}", macro_name):
             if name in self._library:
+                if macro_name in CONTRACT_MACROS:  # the project's own implementation of a contract macro
+                    return ProjectContractMacro(macro_name, self._library[name], self._state)
                 return self._library[name]
         return _UnknownMacro(macro_name)
 
@@ -316,7 +319,7 @@ def build_namespace(state: RenderState, library: "MacroLibrary") -> dict[str, An
         "is_incremental": lambda: state.incremental,
         "should_full_refresh": lambda: False,
         "target": _TARGET,
-        "adapter": _Adapter(refill, library),
+        "adapter": _Adapter(refill, library, state),
         "execute": False,
         "flags": {"FULL_REFRESH": False, "WHICH": "run"},
         "run_query": lambda sql=None: None,
