@@ -97,7 +97,7 @@ def test_the_whole_project_by_default(capsys, monkeypatch):
     monkeypatch.chdir(PROJECT)
     code, out, _ = run(capsys)
     assert code == ExitCode.CONTRACT
-    assert out.splitlines()[0].startswith("models/bad/append_without_window.sql:17:")
+    assert out.splitlines()[0].startswith("models/bad/append_without_window.sql:15:")
 
 
 def test_select_by_name_and_glob(capsys):

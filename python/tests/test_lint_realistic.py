@@ -40,6 +40,8 @@ def test_project_owned_filter_with_extra_arguments_satisfies_the_daily_clause(re
 
 
 def test_a_union_branch_without_the_month_filter_is_reported(result):
+    [finding] = [f for f in result.findings if f.model == "bad_pool_fees_one_branch_unfiltered"]
+    assert finding.line == 44  # the branch (of six reading the same ref) whose text has no month window
     assert failing(result, "bad_pool_fees_one_branch_unfiltered") == [
         "RF002 with start_month/end_month set (is_incremental() true) the query reading `stg_swaps` does not "
         "restrict `date` to the months"

@@ -26,7 +26,7 @@ EXPECTED = {
     "table_materialized": {("RF008", 3)},
     "order_by_not_grain": {("RF009", 6)},
     "narrow_window": {("RF002", 18)},
-    "append_without_window": {("RF002", 17)},
+    "append_without_window": {("RF002", 15)},
     "no_lookback_macro": {("RF002", 17)},
     "folder_tagged_no_hooks": {("RF003", 3)},
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Iterator
 
+import re
 from dataclasses import dataclass
 
 from refill.lint.context import FILTER_MACRO, LINT_SCHEMA, POST_HOOK_MARK, PRE_HOOK_MARK
@@ -138,6 +139,7 @@ class MonthWindow(Rule):
                     f"[{MONTH_WINDOW[0]}, {MONTH_WINDOW[1]}]")
                 break
             if isinstance(verdict, Missing):
+                line = _reading_line(facts, verdict.table) or line
                 yield self.finding(facts, line, _col(facts, line),
                     f"with start_month/end_month set (is_incremental() {_flag(scenario)}) "
                     f"{verdict.where or 'the SQL'} does not restrict {_date_column_text(facts)} to the "
@@ -402,6 +404,20 @@ class Missing:
     """No month window on the way from a source of the date column to the output."""
 
     where: str = ""  # the query that lets unfiltered rows through, when one is to blame
+    table: str = ""  # the table it reads
+
+
+def _reading_line(facts: ModelFacts, table: str) -> int | None:
+    """The line that refs the table a branch reads without the window, when only one does."""
+    if not table:
+        return None
+    pattern = re.compile(rf"""\b(ref|source)\s*\([^)]*['"]{re.escape(table)}['"]""")
+    source = facts.model.source.splitlines()
+    lines = [n for n, text in enumerate(source, start=1) if pattern.search(text)]
+    if len(lines) > 1:  # several branches read it: the one whose text never mentions the window
+        ends = [*lines[1:], len(source) + 1]
+        lines = [n for n, end in zip(lines, ends) if not any("start_month" in t for t in source[n - 1:end - 1])]
+    return lines[0] if len(lines) == 1 else None
 
 
 MISSING = Missing()
@@ -428,7 +444,7 @@ def _window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | str:
         if flow.state == FILTERED:
             return OK
         if flow.bad:
-            return flow.window if flow.window is not None else Missing(flow.source)
+            return flow.window if flow.window is not None else Missing(flow.source, flow.table)
     candidates = [w for w in windows(tree) if names is None or w.column in names]
     if any((w.low, w.high) == MONTH_WINDOW for w in candidates):
         return OK

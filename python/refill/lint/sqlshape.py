@@ -352,6 +352,7 @@ class Flow:
     state: str
     source: str = ""
     window: "Window | None" = None
+    table: str = ""  # the table whose rows pass unfiltered
 
     @property
     def bad(self) -> bool:
@@ -454,7 +455,7 @@ class _RowFlow:
             if item.this is not None and not isinstance(item.this, exp.Identifier):
                 return Flow(NEUTRAL)  # a table function (numbers(), …)
             if dated is None or alias in dated:
-                return Flow(UNBOUNDED, f"the query reading {_table_name(item)}")
+                return Flow(UNBOUNDED, f"the query reading {_table_name(item)}", table=item.name)
         return Flow(NEUTRAL)
 
     def _dated_aliases(self, select: exp.Select) -> set[str] | None:
