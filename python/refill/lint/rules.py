@@ -414,9 +414,12 @@ def _reading_line(facts: ModelFacts, table: str) -> int | None:
     pattern = re.compile(rf"""\b(ref|source)\s*\([^)]*['"]{re.escape(table)}['"]""")
     source = facts.model.source.splitlines()
     lines = [n for n, text in enumerate(source, start=1) if pattern.search(text)]
-    if len(lines) > 1:  # several branches read it: the one whose text never mentions the window
-        ends = [*lines[1:], len(source) + 1]
-        lines = [n for n, end in zip(lines, ends) if not any("start_month" in t for t in source[n - 1:end - 1])]
+    if len(lines) > 1:  # several branches read it: the one whose text never writes the window
+        any_read = re.compile(r"\b(ref|source)\s*\(")
+        reads = [n for n, text in enumerate(source, start=1) if any_read.search(text)] + [len(source) + 1]
+        ends = [next(r for r in reads if r > n) for n in lines]
+        writes_window = re.compile(r"\{\{[^}]*start_month")  # `{{ start_month }}` or `{{ var('start_month') }}`
+        lines = [n for n, end in zip(lines, ends) if not any(writes_window.search(t) for t in source[n - 1:end - 1])]
     return lines[0] if len(lines) == 1 else None
 
 
