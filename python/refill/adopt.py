@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from refill.errors import BadInput
-from refill.settings import DEFAULT_PRICES_MODEL, DEFAULT_TAG
+from refill.settings import DEFAULT_PRICES_MODEL, DEFAULT_TAG, scoped_vars
 
 SHIMS_FILE = "refill_shims.sql"
 SHIMMED = ("refill_safe_pre_hook", "refill_safe_post_hook", "apply_monthly_incremental_filter")
@@ -69,7 +69,7 @@ class InitOptions:
     project_dir: Path
     force: bool = False
     dry_run: bool = False
-    prices_model: str = DEFAULT_PRICES_MODEL
+    prices_model: str | None = None  # None: the seed's name if the project has it, else the user's to fill
     tag: str = DEFAULT_TAG
     package: str | None = None  # a local path or a git URL; default: this checkout
     revision: str | None = None
@@ -173,8 +173,8 @@ def shims_change(options: InitOptions, project_dir: Path, project: dict[str, Any
     macro_paths = [str(p) for p in (project.get("macro-paths") or ["macros"])]
     path = project_dir / macro_paths[0] / SHIMS_FILE
     own = defined_macros(project_dir, macro_paths, skip=path)
-    warnings = [f"the project defines {name} itself ({own[name]}): no shim for it; refill's lint and "
-                f"orchestrator accept it by name, so make sure it does what refill.{name} does, or delete it"
+    warnings = [f"the project defines {name} itself ({own[name]}): no shim for it. Calling it by name "
+                f"satisfies refill's contract (lint and preflight), so it must do what refill.{name} does"
                 for name in SHIMMED if name in own]
     names = tuple(name for name in SHIMMED if name not in own)
     text = shims_text(names)
@@ -192,52 +192,121 @@ def shims_change(options: InitOptions, project_dir: Path, project: dict[str, Any
 # -- the vars --------------------------------------------------------------------------
 
 
-def vars_block(options: InitOptions, indent: str, missing: set[str]) -> str:
+@dataclass(frozen=True)
+class ProjectFacts:
+    """What init reads from the project's models (files mode, no dbt) to fill in its vars."""
+
+    prices_model: str | None         # None: left for the user to fill in
+    prices_candidates: tuple[str, ...]
+    canary: dict[str, Any] | None    # an example entry naming real columns, or None
+
+
+def project_facts(options: InitOptions, project_dir: Path, shims: str) -> ProjectFacts:
+    from refill.lint import cohort_shapes
+    from refill.lint.files import project_models
+    from refill.lint.project import MacroSource
+
+    models = project_models(project_dir).models
+    names = {m.name for m in models}
+    candidates = prices_candidates(models)
+    if options.prices_model is not None:
+        prices = options.prices_model
+    else:
+        prices = DEFAULT_PRICES_MODEL if DEFAULT_PRICES_MODEL in names else None
+    extra = (MacroSource("<refill init shims>", shims),) if shims else ()
+    return ProjectFacts(prices, candidates, canary_example(cohort_shapes(project_dir, tag=options.tag,
+                                                                         extra_macros=extra)))
+
+
+def prices_candidates(models) -> tuple[str, ...]:
+    """Models named like prices, the most read first (ref() edges of the project's graph)."""
+    priced = [m.name for m in models if "price" in m.name.lower()]
+    reads = {name: 0 for name in priced}
+    for model in models:
+        for name in priced:
+            if name != model.name and re.search(rf"ref\(\s*['\"]{re.escape(name)}['\"]", model.source):
+                reads[name] += 1
+    return tuple(sorted(priced, key=lambda name: (-reads[name], name)))
+
+
+def canary_example(shapes) -> dict[str, Any] | None:
+    """A canary on a cohort model's own columns: its `*_usd` column by its date, per key."""
+    for shape in shapes:
+        value = next((c for c in shape.columns if c.endswith("_usd")), None)
+        if value and shape.date_column in shape.columns:
+            group_by = [k for k in shape.keys if k != shape.date_column and k in shape.columns]
+            return {"model": shape.model, "date_column": shape.date_column, "value_column": value,
+                    "group_by": group_by, "threshold": 1.5}
+    return None
+
+
+def vars_block(options: InitOptions, indent: str, missing: set[str], facts: ProjectFacts | None = None,
+               ask_prices: bool = False) -> str:
+    facts = facts or ProjectFacts(options.prices_model, (), None)
     parts = []
     if "prices_model" in missing:
         parts.append(
             f"{indent}# refill: the model a price gap starts from. `refill run` re-pulls every model\n"
             f"{indent}# downstream of it (<prices_model>+) and `refill detect` scans it for missing days.\n"
-            f"{indent}prices_model: {options.prices_model}\n")
+            f"{indent}prices_model: {facts.prices_model}\n")
+    elif ask_prices:
+        listed = ", ".join(facts.prices_candidates) or "no model of the project is named like prices"
+        parts.append(
+            f"{indent}# refill: the model a price gap starts from; fill it in (candidates: {listed}):\n"
+            f"{indent}# prices_model: <your prices model>\n")
     if "refill_tag" in missing:
         parts.append(
             f"{indent}# refill: models with this tag are rewritten month by month in a recovery; they must\n"
             f"{indent}# follow the refill contract (`python -m refill lint`).\n"
             f"{indent}refill_tag: {options.tag}\n")
     if "refill_canaries" in missing:
+        example = facts.canary
+        if example is not None:
+            lines = [f"#   - model: {example['model']}", f"#     date_column: {example['date_column']}",
+                     f"#     value_column: {example['value_column']}",
+                     f"#     group_by: [{', '.join(example['group_by'])}]", f"#     threshold: {example['threshold']}"]
+            intro = "For example, on one of your cohort models:"
+        else:
+            lines = ["#   - model: <a cohort model>", "#     date_column: <its date column>",
+                     "#     value_column: <a *_usd column>", "#     group_by: [<its key columns>]",
+                     "#     threshold: 1.5"]
+            intro = "No cohort model with a *_usd column was found to take an example from:"
         parts.append(
             f"{indent}# refill: adjacent-day ratio scans run after the cohort rewrite and again at the end;\n"
-            f"{indent}# a day-to-day jump beyond the threshold stops the recovery (exit 3). For example:\n"
-            f"{indent}#   - model: int_execution_tokens_supply_holders_daily\n"
-            f"{indent}#     date_column: date\n"
-            f"{indent}#     value_column: supply_usd\n"
-            f"{indent}#     group_by: [token_address]\n"
-            f"{indent}#     threshold: 1.5\n"
-            f"{indent}refill_canaries: []\n")
+            f"{indent}# a day-to-day jump beyond the threshold stops the recovery (exit 3). {intro}\n"
+            + "".join(f"{indent}{line}\n" for line in lines)
+            + f"{indent}refill_canaries: []\n")
     return "".join(parts)
 
 
-def project_change(options: InitOptions, project_dir: Path, text: str, project: dict[str, Any]) -> Change:
+def project_change(options: InitOptions, project_dir: Path, text: str, project: dict[str, Any],
+                   facts: ProjectFacts | None = None) -> Change:
     path = project_dir / "dbt_project.yml"
+    facts = facts or ProjectFacts(options.prices_model or DEFAULT_PRICES_MODEL, (), None)
     declared = project.get("vars") or {}
     if not isinstance(declared, dict):
         raise BadInput(f"{path}: `vars` is not a mapping")
     scoped = declared.get(project.get("name"))
     present = set(declared) | (set(scoped) if isinstance(scoped, dict) else set())
-    wanted = {"prices_model": options.prices_model, "refill_tag": options.tag, "refill_canaries": []}
+    wanted: dict[str, Any] = {"refill_tag": options.tag, "refill_canaries": []}
+    if facts.prices_model is not None:
+        wanted["prices_model"] = facts.prices_model
     missing = {key for key in wanted if key not in present}
-    if not missing:
+    # A prices model init could not name is left to the user, as a comment written once.
+    ask_prices = facts.prices_model is None and "prices_model" not in present and "# prices_model:" not in text
+    if not missing and not ask_prices:
         return Change(path, "unchanged", "refill's vars are declared")
     if "vars" in project:
-        new_text = _append_to_block(text, "vars", lambda indent: vars_block(options, indent, missing),
+        new_text = _append_to_block(text, "vars", lambda indent: vars_block(options, indent, missing, facts, ask_prices),
                                     sequence=False, path=path, force=False)
     else:
         new_text = (text if text.endswith("\n") or not text else text + "\n") + (
             "\n# refill's settings (added by `python -m refill init`); flags of `python -m refill run` override them.\n"
-            "vars:\n" + vars_block(options, "  ", missing))
+            "vars:\n" + vars_block(options, "  ", missing, facts, ask_prices))
     expected = {**project, "vars": {**declared, **{k: v for k, v in wanted.items() if k in missing}}}
     _check_edit(path, new_text, expected)
-    return Change(path, "update", f"declares {', '.join(sorted(missing))}", new_text)
+    note = f"declares {', '.join(sorted(missing))}" if missing else "asks for prices_model"
+    return Change(path, "update", note, new_text)
 
 
 # -- text edits ------------------------------------------------------------------------
@@ -304,14 +373,23 @@ def plan_init(options: InitOptions) -> tuple[list[Change], list[str], dict[str, 
         raise BadInput(f"no dbt_project.yml in {project_dir} (use --project-dir)")
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", options.tag):
         raise BadInput(f"--tag must be a dbt tag name (letters, digits, underscores), got {options.tag!r}")
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", options.prices_model):
+    if options.prices_model is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", options.prices_model):
         raise BadInput(f"--prices-model must be a dbt model name, got {options.prices_model!r}")
     text = project_file.read_text()
     project = _load_yaml(project_file, text)
     if project.get("name") == "refill":
         raise BadInput(f"{project_dir} is the refill package itself; run init in the project that uses it")
     shims, warnings = shims_change(options, project_dir, project)
-    changes = [packages_change(options, project_dir), shims, project_change(options, project_dir, text, project)]
+    facts = project_facts(options, project_dir, shims.text or "")
+    if facts.prices_model is None and "prices_model" not in scoped_vars(project):
+        listed = ", ".join(facts.prices_candidates)
+        warnings.append(
+            f"prices_model is left for you to fill in: the project has no model {DEFAULT_PRICES_MODEL}"
+            + (f"; candidates from its graph (most read first): {listed}" if listed
+               else " and none is named like prices")
+            + ". Set vars: {prices_model: <model>} in dbt_project.yml, or pass --prices-model")
+    changes = [packages_change(options, project_dir), shims,
+               project_change(options, project_dir, text, project, facts)]
     return changes, warnings, project
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from refill import __version__
-from refill.errors import BadInput, ExitCode, RefillError
+from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused, RefillError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--project-dir", type=Path, default=None, help="dbt project (default: cwd)")
     init.add_argument("--force", action="store_true", help="overwrite a refill_shims.sql that differs")
     init.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
-    init.add_argument("--prices-model", default=None, help="the prices model (default: the seed's)")
+    init.add_argument("--prices-model", default=None,
+                      help="the prices model (default: the seed's name if the project has it, else left for you)")
     init.add_argument("--tag", default=None, help="the cohort tag (default: refill_append)")
     init.add_argument("--package", default=None,
                       help="where dbt installs refill from: a git URL or a local path (default: this checkout)")
@@ -240,11 +241,11 @@ def _run_cleanup(args: argparse.Namespace) -> int:
 
 def _run_init(args: argparse.Namespace) -> int:
     from refill.adopt import InitOptions, run_init
-    from refill.settings import DEFAULT_PRICES_MODEL, DEFAULT_TAG
+    from refill.settings import DEFAULT_TAG
 
     return run_init(InitOptions(
         project_dir=args.project_dir or Path.cwd(), force=args.force, dry_run=args.dry_run,
-        prices_model=args.prices_model or DEFAULT_PRICES_MODEL, tag=args.tag or DEFAULT_TAG,
+        prices_model=args.prices_model, tag=args.tag or DEFAULT_TAG,
         package=args.package, revision=args.revision,
     ))
 
@@ -281,6 +282,15 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def problems_table(problems: Sequence[PreflightProblem]) -> str:
+    """Every preflight problem, one row each: class, model, exit code of the class, what to do."""
+    rows = [(p.kind, p.model or "-", str(int(p.exit_code)), p.message) for p in problems]
+    header = ("problem", "model", "exit", "what and why")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)) for row in [header, *rows]]
+    return "\n".join(["preflight refused the plan; nothing was written:", *lines])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -292,6 +302,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_parser().print_help(sys.stderr)
             return ExitCode.BAD_INPUT
         return int(HANDLERS[args.command](args))
+    except PreflightRefused as refused:
+        print(problems_table(refused.problems), flush=True)
+        kinds = ", ".join(sorted({p.kind for p in refused.problems}))
+        print(f"refill: error: preflight refused the plan: {len(refused.problems)} problem(s) ({kinds}), "
+              f"listed on stdout; nothing was written", file=sys.stderr)
+        return int(refused.exit_code)
     except RefillError as exc:
         print(f"refill: error: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)

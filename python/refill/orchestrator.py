@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from refill import faults
-from refill.errors import BadInput, LockHeld, RefillError
+from refill.errors import BadInput, LockHeld, PreflightProblem, PreflightRefused, RefillError
 from refill.graph import ProjectGraph
 from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
 from refill.lock import TargetLocks, holder_info
@@ -84,9 +84,12 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     cohort = graph.tagged(settings.tag)
     if not cohort and not options.skip_cohort:
         raise BadInput(f"no model is tagged '{settings.tag}': the cohort is empty (--tag, or --skip-balances-rewrite)")
+    problems: list[PreflightProblem] = []  # one pass: every problem of every check, refused together
     if not options.skip_cohort:
-        preflight.check_graph(graph, cohort, settings.prices_model)
-        preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
+        problems += preflight.check_graph(graph, cohort, settings.prices_model)
+        problems += preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
+    if problems:
+        raise PreflightRefused(problems)
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
     lineage_ids = set()
     if not options.skip_lineage:
@@ -208,7 +211,14 @@ def run_refill(options: RunOptions) -> int:
     started = time.monotonic()
     session = open_session(options)
     manifest = session.parse()
-    plan, graph = build_plan(options, session, manifest)
+    try:
+        plan, graph = build_plan(options, session, manifest)
+    except PreflightRefused as refused:
+        if options.report_path:  # the problems as data, for whoever reads the report
+            Path(options.report_path).write_text(json.dumps({
+                "exit_code": int(refused.exit_code), "error": refused.message,
+                "problems": [p.as_dict() for p in refused.problems]}, indent=2) + "\n")
+        raise
     steps = all_steps(plan, graph)
     print(describe_plan(plan, steps), flush=True)
     report = RunReport(plan=plan.as_dict() | {"run_id": plan.run_id})

@@ -67,14 +67,30 @@ class Settings:
     date_column: str
     allow_insert_overwrite: bool
     canaries: tuple[Canary, ...] = field(default_factory=tuple)
+    canaries_declared: bool = False  # the var exists (it may be an empty list)
 
 
-def project_vars(project_dir: Path) -> dict[str, Any]:
-    """The vars a root-project model sees: global keys plus those scoped to the project."""
+OPT_IN_VAR = "refill_allow_insert_overwrite"
+BANNED_STRATEGIES_VAR = "refill_banned_strategies"
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0", ""})
+
+
+def read_project_file(project_dir: Path) -> dict[str, Any]:
+    """dbt_project.yml as a mapping (BadInput if it is missing or not YAML)."""
+    path = Path(project_dir) / "dbt_project.yml"
     try:
-        raw = yaml.safe_load((Path(project_dir) / "dbt_project.yml").read_text()) or {}
+        raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise BadInput(f"cannot read {Path(project_dir) / 'dbt_project.yml'}: {exc}") from None
+        raise BadInput(f"cannot read {path}: {' '.join(str(exc).split())}") from None
+    if not isinstance(raw, dict):
+        raise BadInput(f"{path} is not a mapping")
+    return raw
+
+
+def scoped_vars(raw: dict[str, Any]) -> dict[str, Any]:
+    """The vars a root-project model sees: global keys, overlaid by those scoped to the
+    project (`vars: {<project name>: {...}}`), as dbt resolves them."""
     declared = raw.get("vars") or {}
     name = raw.get("name")
     merged = {k: v for k, v in declared.items() if not (k == name and isinstance(v, dict))}
@@ -83,15 +99,49 @@ def project_vars(project_dir: Path) -> dict[str, Any]:
     return merged
 
 
+def project_vars(project_dir: Path) -> dict[str, Any]:
+    return scoped_vars(read_project_file(project_dir))
+
+
+def flag(found: dict[str, Any], name: str, default: bool = False) -> bool:
+    """A yes/no var, one typing rule for every reader: YAML booleans, and the strings
+    true/yes/on/1 and false/no/off/0 in any case (a quoted "false" is false). Anything
+    else is bad input, not a guess."""
+    value = found.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise BadInput(f"var {name} must be true or false, got {value!r}")
+
+
+def name_list(found: dict[str, Any], name: str) -> tuple[str, ...]:
+    """A list var that may also be written as one comma-separated string."""
+    value = found.get(name)
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else None
+    if items is None:
+        raise BadInput(f"var {name} must be a list, got {value!r}")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
 def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag: str | None = None) -> Settings:
     found = project_vars(project_dir)
-    canaries = found.get("refill_canaries") or []
+    canaries = found.get("refill_canaries")
+    declared = canaries is not None
+    canaries = canaries if declared else []
     if not isinstance(canaries, list):
         raise BadInput("var refill_canaries must be a list of mappings")
     return Settings(
         prices_model=prices_model or found.get("prices_model") or DEFAULT_PRICES_MODEL,
         tag=tag or found.get("refill_tag") or DEFAULT_TAG,
         date_column=found.get("refill_date_column") or DEFAULT_DATE_COLUMN,
-        allow_insert_overwrite=bool(found.get("refill_allow_insert_overwrite", False)),
+        allow_insert_overwrite=flag(found, OPT_IN_VAR),
         canaries=tuple(Canary.from_var(entry, i) for i, entry in enumerate(canaries)),
+        canaries_declared=declared,
     )

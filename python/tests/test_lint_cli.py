@@ -29,7 +29,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 def test_clean_files_exit_0(capsys):
     code, out, err = run(capsys, *sorted(GOOD.glob("*.sql")))
     assert (code, out) == (ExitCode.OK, "")
-    assert "0 error(s), 0 warning(s); 5 of 5 model(s) carry the refill tag" in err
+    assert "0 error(s), 0 warning(s); 6 of 6 model(s) carry the refill tag" in err
 
 
 def test_violations_exit_5_with_one_text_line_each(capsys):
@@ -47,12 +47,13 @@ def test_warnings_alone_also_fail_the_lint(capsys):
 
 
 def test_json_format(capsys):
-    code, out, _ = run(capsys, "--format", "json", BAD / "literal_insert_overwrite.sql")
+    code, out, _ = run(capsys, "--format", "json", BAD / "insert_overwrite_day_window.sql", BAD / "wrong_branch.sql")
     document = json.loads(out)
     assert code == ExitCode.CONTRACT
-    assert [f["code"] for f in document["findings"]] == ["RF001", "RF006"]
+    assert [f["code"] for f in document["findings"]] == ["RF006", "RF001"]
     assert set(document["findings"][0]) == {"path", "line", "col", "code", "message", "model", "severity", "hint"}
-    assert document["summary"] == {"errors": 2, "warnings": 0, "suppressed": 0, "models_checked": 1, "models_seen": 1}
+    assert document["summary"] == {"errors": 2, "warnings": 0, "info": 0, "suppressed": 0, "models_checked": 2,
+                                   "models_seen": 2}
 
 
 def test_github_format_annotates_errors_and_warnings(capsys):
@@ -71,7 +72,7 @@ def test_noqa_suppressed_files_exit_0(capsys):
 
 def test_folders_and_globs_are_expanded(capsys):
     code, out, err = run(capsys, PROJECT / "models" / "good", str(BAD / "wrong_*.sql"))
-    assert code == ExitCode.CONTRACT and out.count("\n") == 1 and "6 of 6 model(s)" in err
+    assert code == ExitCode.CONTRACT and out.count("\n") == 1 and "7 of 7 model(s)" in err
 
 
 def test_deleted_files_from_a_change_are_ignored(capsys):
@@ -80,9 +81,11 @@ def test_deleted_files_from_a_change_are_ignored(capsys):
     assert "skipped 1 path(s) that do not exist" in err
 
 
-def test_only_deleted_files_lint_nothing(capsys):
-    code, out, err = run(capsys, PROJECT / "models" / "gone.sql")
-    assert (code, out) == (ExitCode.OK, "") and "0 of 0 model(s)" in err
+def test_when_every_path_is_missing_it_is_bad_input_not_a_pass(capsys):
+    # A mistyped folder used to pass as "0 of 0 model(s)" with exit 0.
+    code, out, err = run(capsys, PROJECT / "modles", PROJECT / "models" / "gone.sql")
+    assert (code, out) == (ExitCode.BAD_INPUT, "")
+    assert err.count("\n") == 1 and "no such file or directory" in err and "modles" in err
 
 
 def test_sql_outside_the_model_paths_is_not_a_model(capsys):
@@ -94,7 +97,7 @@ def test_the_whole_project_by_default(capsys, monkeypatch):
     monkeypatch.chdir(PROJECT)
     code, out, _ = run(capsys)
     assert code == ExitCode.CONTRACT
-    assert out.splitlines()[0].startswith("models/bad/append_without_window.sql:17:")
+    assert out.splitlines()[0].startswith("models/bad/append_without_window.sql:15:")
 
 
 def test_select_by_name_and_glob(capsys):
@@ -105,7 +108,7 @@ def test_select_by_name_and_glob(capsys):
 
 def test_tag_option_picks_another_cohort(capsys):
     code, out, err = run(capsys, "--project-dir", PROJECT, "--tag", "defi")
-    assert (code, out) == (ExitCode.OK, "") and "1 of 26 model(s) carry the refill tag" in err
+    assert (code, out) == (ExitCode.OK, "") and "1 of 27 model(s) carry the refill tag" in err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -147,7 +150,7 @@ def test_preflight_refuses_with_exit_5_on_errors_and_passes_warnings():
     with pytest.raises(ContractViolation) as refused:
         raise_for_errors(findings)
     assert refused.value.exit_code == ExitCode.CONTRACT
-    assert "wrong_branch (RF001)" in refused.value.message and "literal_insert_overwrite (RF001, RF006)" in refused.value.message
+    assert "wrong_branch (RF001)" in refused.value.message and "insert_overwrite_day_window (RF006)" in refused.value.message
     raise_for_errors([f for f in findings if f.severity == "warning"])  # warnings never refuse
 
 
@@ -174,3 +177,26 @@ def test_pre_commit_hook_runs_the_lint_on_changed_model_files(capsys):
     changed = [GOOD / "seed_exact.sql", BAD / "wrong_branch.sql", PROJECT / "models" / "removed.sql"]
     assert main([*arguments, *map(str, changed)]) == ExitCode.CONTRACT
     assert capsys.readouterr().out.count(" RF001 ") == 1
+
+
+def test_a_preflight_refusal_is_a_table_on_stdout_and_one_line_on_stderr(capsys, monkeypatch):
+    from refill import cli
+    from refill.errors import PreflightProblem, PreflightRefused
+
+    problems = [PreflightProblem("graph", "balances", "table downstream of prices, read by cohort model supply"),
+                PreflightProblem("contract", "supply", "(RF002) the query reading `raw` does not restrict `date`"),
+                PreflightProblem("price-coverage", None, "no price on 2026-04-17", ExitCode.CHECK_FAILED)]
+
+    def refuse(args):
+        raise PreflightRefused(problems)
+
+    monkeypatch.setitem(cli.HANDLERS, "lint", refuse)
+    code = main(["lint"])
+    captured = capsys.readouterr()
+    assert code == ExitCode.CONTRACT  # the most severe class's code
+    rows = captured.out.splitlines()
+    assert rows[1].split()[:3] == ["problem", "model", "exit"]
+    assert [row.split()[:3] for row in rows[2:]] == [
+        ["graph", "balances", "5"], ["contract", "supply", "5"], ["price-coverage", "-", "3"]]
+    [line] = captured.err.splitlines()
+    assert line.startswith("refill: error: preflight refused the plan: 3 problem(s)") and "graph" in line

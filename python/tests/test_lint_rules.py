@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from refill.lint import RULES, lint_paths, lint_project
-from refill.lint.finding import ERROR, WARNING
+from refill.lint.finding import ERROR, INFO, WARNING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 PROJECT = FIXTURES / "project"
@@ -17,21 +17,21 @@ LAB = Path(__file__).resolve().parents[2] / "integration_tests"
 
 # model -> the (code, line) findings it must produce; every other tagged model is clean.
 EXPECTED = {
-    "literal_insert_overwrite": {("RF001", 4), ("RF006", 4)},
     "wrong_branch": {("RF001", 4)},
-    "insert_overwrite_not_opted_in": {("RF006", 4)},
+    "insert_overwrite_day_window": {("RF006", 22)},
+    "daily_append_lookback": {("RF007", 21)},
     "inlined_hooks": {("RF003", 9), ("RF003", 10)},
     "plain_mergetree": {("RF004", 5)},
     "daily_partition": {("RF005", 7)},
     "table_materialized": {("RF008", 3)},
     "order_by_not_grain": {("RF009", 6)},
     "narrow_window": {("RF002", 18)},
-    "append_without_window": {("RF007", 17)},
+    "append_without_window": {("RF002", 15)},
     "no_lookback_macro": {("RF002", 17)},
     "folder_tagged_no_hooks": {("RF003", 3)},
 }
 CLEAN = [
-    "seed_exact", "prefixed_macros", "nested_conditional", "helper_macro", "set_variable",
+    "daily_insert_overwrite", "seed_exact", "prefixed_macros", "nested_conditional", "helper_macro", "set_variable",
     "folder_tagged", "noqa_file", "noqa_line",
 ]
 
@@ -71,24 +71,32 @@ def test_the_seeds_exact_three_branch_expression_with_unprefixed_macros_passes()
     assert result.models_checked == 1 and result.findings == []
 
 
-def test_wrong_branch_names_the_var_combination_that_is_wrong(fixture_result):
+def test_a_daily_strategy_refill_cannot_check_names_the_runs_that_use_it(fixture_result):
     assert messages(fixture_result, "wrong_branch") == [
-        "RF001 incremental_strategy is 'delete+insert' with incremental_end_date set (expected 'append')"
+        "RF001 incremental_strategy is 'legacy' with neither start_month nor incremental_end_date set; "
+        "'legacy' with incremental_end_date set, not one of delete+insert, insert_overwrite, append"
     ]
 
 
-def test_literal_insert_overwrite_breaks_the_daily_branch_and_needs_the_opt_in(fixture_result):
-    assert messages(fixture_result, "literal_insert_overwrite") == [
-        "RF001 incremental_strategy is 'insert_overwrite' with neither start_month nor incremental_end_date set "
-        "(expected 'delete+insert')",
-        "RF006 incremental_strategy is 'insert_overwrite' in every run, but the project does not opt in "
-        "(var refill_allow_insert_overwrite)",
-    ]
+def test_a_daily_insert_overwrite_over_whole_months_passes_without_any_opt_in(fixture_result):
+    assert messages(fixture_result, "daily_insert_overwrite") == []
 
 
-def test_insert_overwrite_in_the_refill_branch_passes_where_allowed():
-    model = PROJECT / "models" / "bad" / "insert_overwrite_not_opted_in.sql"
+def test_a_daily_insert_overwrite_over_days_replaces_months_with_slices(fixture_result):
+    [message] = messages(fixture_result, "insert_overwrite_day_window")
+    assert message.startswith("RF006 incremental_strategy is 'insert_overwrite' with neither start_month nor")
+    assert "subtractDays(max(date), 2)" in message and "can start inside a month" in message
+
+
+def test_the_opt_in_var_vouches_for_insert_overwrite_windows():
+    model = PROJECT / "models" / "bad" / "insert_overwrite_day_window.sql"
     assert lint_paths([model]).findings and lint_paths([model], allow_insert_overwrite=True).findings == []
+
+
+def test_a_daily_append_over_a_lookback_duplicates_the_overlap(fixture_result):
+    [message] = messages(fixture_result, "daily_append_lookback")
+    assert message.startswith("RF007 incremental_strategy is 'append' with neither start_month nor")
+    assert "appends the days it shares with the table again" in message
 
 
 def test_hooks_inlined_as_set_statements_are_called_out(fixture_result):
@@ -101,7 +109,7 @@ def test_hooks_inlined_as_set_statements_are_called_out(fixture_result):
 def test_tags_and_strategy_from_dbt_project_yml_bring_a_model_into_the_cohort(fixture_result):
     assert messages(fixture_result, "folder_tagged") == []
     assert messages(fixture_result, "folder_tagged_no_hooks") == [
-        "RF003 pre_hook does not call refill_safe_pre_hook() (set outside the model file)",
+        "RF003 pre_hook does not call refill_safe_pre_hook()",
     ]
 
 
@@ -112,9 +120,9 @@ def test_a_window_missing_the_end_month_is_reported_with_the_days_it_covers(fixt
     ]
 
 
-def test_an_append_refill_without_a_month_filter_is_duplication(fixture_result):
+def test_a_refill_without_a_month_filter_is_reported_whatever_the_strategy(fixture_result):
     [message] = messages(fixture_result, "append_without_window")
-    assert message.startswith("RF007 ") and "appended again" in message and "day lookback" in message
+    assert message.startswith("RF002 ") and "`balances` does not restrict `date`" in message and "day lookback" in message
 
 
 def test_a_daily_branch_without_the_lookback_macro(fixture_result):
@@ -140,7 +148,7 @@ def test_noqa_on_the_line_and_on_line_one_suppress(fixture_result):
 def test_findings_carry_location_model_severity_and_hint(fixture_result):
     finding = next(f for f in fixture_result.findings if f.model == "wrong_branch")
     assert finding.path.endswith("models/bad/wrong_branch.sql") and (finding.line, finding.col) == (4, 5)
-    assert finding.severity == ERROR and "var('start_month', none)" in finding.hint
+    assert finding.severity == ERROR and "insert_overwrite" in finding.hint
     assert {f.severity for f in fixture_result.findings if f.code in {"RF003", "RF009"}} == {WARNING}
 
 
@@ -175,7 +183,7 @@ def test_an_unprefixed_macro_without_shims_is_undefined_as_in_dbt(broken_result)
 
 def test_what_can_be_evaluated_still_is(broken_result):
     codes = {f.code for f in broken_result.findings if f.model == "compiler_error"}
-    assert {"RF000", "RF001", "RF004", "RF005"} <= codes
+    assert {"RF000", "RF004", "RF005", "RF007"} <= codes
 
 
 def test_an_untagged_model_is_parsed_no_further_than_its_config_call(broken_result):
@@ -187,7 +195,7 @@ def test_every_rule_is_documented():
     codes = [rule.code for rule in RULES]
     assert codes == sorted(set(codes)) and codes[0] == "RF000"
     for rule in RULES:
-        assert rule.message and rule.hint and rule.doc() and rule.severity in {ERROR, WARNING}
+        assert rule.message and rule.hint and rule.doc() and rule.severity in {ERROR, WARNING, INFO}
         assert "\n" not in rule.message
 
 

@@ -7,10 +7,13 @@ Public API::
     lint_paths(paths, *, tag=None, allow_insert_overwrite=None, select=None) -> LintResult
     lint_project(project_dir, *, tag=None, allow_insert_overwrite=None, select=None) -> LintResult
     raise_for_errors(findings) -> None      # ContractViolation (exit 5) on any error
+    reads_own_table(findings) -> set[str]   # models that carry state forward from {{ this }}
+    cohort_shapes(project_dir, *, tag=None) -> list[CohortShape]
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,12 +21,14 @@ from refill.errors import ContractViolation
 from refill.lint.files import project_models, select_files
 from refill.lint.finding import ERROR, WARNING, Finding
 from refill.lint.manifest import default_project_dir, manifest_models
+from refill.lint.project import MacroSource
 from refill.lint.rules import RULES, Rule
 from refill.lint.runner import LintResult, lint_models
 
 __all__ = [
     "ERROR", "WARNING", "Finding", "LintResult", "RULES", "Rule",
-    "check_manifest", "lint_paths", "lint_project", "raise_for_errors",
+    "check_manifest", "lint_paths", "lint_project", "raise_for_errors", "reads_own_table",
+    "CohortShape", "cohort_shapes",
 ]
 
 
@@ -87,3 +92,49 @@ def raise_for_errors(findings: Iterable[Finding]) -> None:
         "run `python -m refill lint` for details",
         hint="python -m refill lint",
     )
+
+
+def reads_own_table(findings: Iterable[Finding]) -> set[str]:
+    """The models of ``findings`` that read ``{{ this }}`` as rows when incremental (RF011):
+    a month's rewrite must give them the live table, every earlier month final."""
+    from refill.lint.rules import ReadsOwnTable
+
+    return {f.model for f in findings if f.code == ReadsOwnTable.code}
+
+
+@dataclass(frozen=True)
+class CohortShape:
+    """A cohort model's output as its month rewrite renders it (files mode, no dbt)."""
+
+    model: str
+    date_column: str | None
+    columns: tuple[str, ...]  # the output columns, in order
+    keys: tuple[str, ...]     # the columns of order_by
+
+
+def cohort_shapes(project_dir: Path | str, *, tag: str | None = None,
+                  extra_macros: tuple[MacroSource, ...] = ()) -> list[CohortShape]:
+    """Every tagged model's date column, output columns and sorting key, read from the
+    SQL it renders for a month refill (models that do not render or parse are left out).
+    ``extra_macros`` are macros the project is about to get (init's shims)."""
+    from refill.lint.files import ProjectCache
+    from refill.lint.rules import _date_column, _key_text
+    from refill.lint.runner import cohort_facts
+    from refill.lint.scenario import MONTH_REFILL, MONTH_SCENARIOS
+    from refill.lint.sqlshape import NotSQL, column_names
+
+    projects = ProjectCache()
+    project = projects.get(Path(project_dir).resolve())
+    project.macro_sources = (*project.macros, *extra_macros)
+    shapes = []
+    for facts in cohort_facts(project_models(Path(project_dir), projects).models, tag):
+        tree = facts.tree(MONTH_SCENARIOS[1])
+        if tree is None or isinstance(tree, NotSQL) or not hasattr(tree, "named_selects"):
+            continue
+        order_by = _key_text(facts.value("order_by", MONTH_REFILL)) if facts.known("order_by") else None
+        try:
+            keys = tuple(sorted(column_names(order_by))) if order_by else ()
+        except NotSQL:
+            keys = ()
+        shapes.append(CohortShape(facts.model.name, _date_column(facts), tuple(tree.named_selects), keys))
+    return shapes

@@ -38,7 +38,7 @@ def run_lint(
     result = lint_models(models, tag=tag, select=set(select) if select else None, jobs=workers)
     out.write(FORMATS[output_format](result))
     print(summary(result, time.monotonic() - started), file=err)
-    return int(ExitCode.CONTRACT if result.findings else ExitCode.OK)
+    return int(ExitCode.CONTRACT if any(f.fails for f in result.findings) else ExitCode.OK)
 
 
 def _models(paths, project_dir, profiles_dir, target, manifest, parse, err) -> list[ModelSource]:
@@ -56,6 +56,9 @@ def _models(paths, project_dir, profiles_dir, target, manifest, parse, err) -> l
     if not paths:
         return project_models(Path(project_dir or Path.cwd())).models
     selection = select_files(paths)
+    if selection.missing and not selection.models and not selection.not_models:
+        # Nothing given exists: a mistyped folder must not pass as "0 of 0 models".
+        raise BadInput(f"no such file or directory: {', '.join(selection.missing)}")
     if selection.missing:
         # pre-commit passes the files of a change, deleted ones included: nothing to lint there.
         print(f"refill lint: skipped {len(selection.missing)} path(s) that do not exist: "

@@ -31,6 +31,10 @@ LINT_SCHEMA = "lint"
 PRE_HOOK_MARK = "__refill_safe_pre_hook__"
 POST_HOOK_MARK = "__refill_safe_post_hook__"
 FILTER_MACRO = "apply_monthly_incremental_filter"
+HOOK_MACROS = {"refill_safe_pre_hook": PRE_HOOK_MARK, "refill_safe_post_hook": POST_HOOK_MARK}
+# The names the contract is about. A project may define them itself (the seed's project
+# did, with more arguments): calling them by name is calling the contract's macro.
+CONTRACT_MACROS = frozenset({FILTER_MACRO, *HOOK_MACROS})
 # What the filter stub renders on an incremental run: it restricts the column, but not to
 # anything a reader could mistake for the month window.
 LOOKBACK_BOUND = "refill_lookback_start()"
@@ -206,7 +210,17 @@ class RefillStubs:
         self._state.filter_calls.append({"source_field": source_field, "add_and": add_and})
         if not self._state.incremental:
             return ""
-        return f"{'AND ' if add_and else ''}toDate({source_field}) >= {LOOKBACK_BOUND}"
+        day = f"toDate({source_field})"
+        # As the package macro: whole months under insert_overwrite, bounded above by
+        # incremental_end_date, else a day lookback from the target's last day.
+        if self._state.config.get("incremental_strategy") == "insert_overwrite":
+            conditions = [f"{day} >= toStartOfMonth({LOOKBACK_BOUND})"]
+        else:
+            conditions = [f"{day} >= {LOOKBACK_BOUND}"]
+        end = self._state.var("incremental_end_date", None)
+        if end:
+            conditions.append(f"{day} <= toDate('{end}')")
+        return ("AND " if add_and else "") + " AND ".join(conditions)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -215,15 +229,18 @@ class RefillStubs:
 
 
 class _Adapter:
-    def __init__(self, refill: RefillStubs, library: "MacroLibrary") -> None:
+    def __init__(self, refill: RefillStubs, library: "MacroLibrary", state: RenderState) -> None:
         self._refill = refill
         self._library = library
+        self._state = state
 
     def dispatch(self, macro_name: str, macro_namespace: str | None = None, packages: Any = None) -> Callable:
         if macro_namespace == "refill":
             return getattr(self._refill, macro_name)
         for name in (f"clickhouse__{macro_name}", f"default__{macro_name}", macro_name):
             if name in self._library:
+                if macro_name in CONTRACT_MACROS:  # the project's own implementation of a contract macro
+                    return ProjectContractMacro(macro_name, self._library[name], self._state)
                 return self._library[name]
         return _UnknownMacro(macro_name)
 
@@ -302,7 +319,7 @@ def build_namespace(state: RenderState, library: "MacroLibrary") -> dict[str, An
         "is_incremental": lambda: state.incremental,
         "should_full_refresh": lambda: False,
         "target": _TARGET,
-        "adapter": _Adapter(refill, library),
+        "adapter": _Adapter(refill, library, state),
         "execute": False,
         "flags": {"FULL_REFRESH": False, "WHICH": "run"},
         "run_query": lambda sql=None: None,
@@ -326,6 +343,36 @@ def build_namespace(state: RenderState, library: "MacroLibrary") -> dict[str, An
         "refill": refill,
     }
     for name, macro in library.items():
-        if name not in PROTECTED:
+        if name in CONTRACT_MACROS:
+            namespace[name] = ProjectContractMacro(name, macro, state)
+        elif name not in PROTECTED:
             namespace[name] = macro
     return namespace
+
+
+class ProjectContractMacro:
+    """A project's own macro under a contract name: it runs as written (its SQL is what
+    the window checks read) and its call is recorded as the contract's."""
+
+    def __init__(self, name: str, macro: Callable, state: RenderState) -> None:
+        self.name = name
+        self._macro = macro
+        self._state = state
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        recorded = len(self._state.filter_calls)
+        result = self._macro(*args, **kwargs)
+        if self.name == FILTER_MACRO:
+            if len(self._state.filter_calls) == recorded:  # a shim to refill's stub records itself
+                source = args[0] if args else kwargs.get("source_field")
+                self._state.filter_calls.append({"source_field": source, "add_and": kwargs.get("add_and")})
+            return result
+        return _marked(result, HOOK_MACROS[self.name])
+
+
+def _marked(hooks: Any, mark: str) -> Any:
+    """The hook SQL with the contract's mark in a comment: still the project's statements."""
+    if isinstance(hooks, (list, tuple)):
+        return [_marked(hook, mark) for hook in hooks] or [f"/* {mark} */"]
+    text = str(hooks if hooks is not None else "")
+    return text if mark in text else f"{text} /* {mark} */"

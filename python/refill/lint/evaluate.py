@@ -16,12 +16,12 @@ from jinja2.nodes import EvalContext, Impossible
 
 from refill.lint.context import CompilerError, RenderState, build_namespace
 from refill.lint.environment import make_environment
-from refill.lint.locate import filter_line, keyword_position, window_lines
+from refill.lint.locate import filter_line, keyword_position, this_line, window_lines
 from refill.lint.macros import MacroLibrary
 from refill.lint.model import CONTRACT_KEYS, ConfigValue, Failure, ModelFacts, ModelSource, Render
 from refill.lint.project import ADDITIVE_KEYS, Project, as_list
 from refill.lint.scan import ConfigScanner
-from refill.lint.scenario import COMBINATIONS, DAILY, DAILY_SCENARIO, MONTH_SCENARIOS, Combination, Scenario
+from refill.lint.scenario import COMBINATIONS, DAILY, DAILY_SCENARIOS, MONTH_SCENARIOS, Combination, Scenario
 
 _RESULT = "refill_lint_value_"
 
@@ -89,6 +89,7 @@ class Evaluator:
             return facts
         facts.window_line, facts.branch_line = window_lines(scanner.body)
         facts.filter_line = filter_line(scanner.body)
+        facts.this_line = this_line(scanner.body)
         self._evaluate_config(model, scanner, facts)
         self._render_body(model, scanner, facts)
         return facts
@@ -177,7 +178,7 @@ class Evaluator:
         except EvaluationFailure as failed:
             facts.failures.append(failed.failure)
             return
-        for scenario in (*MONTH_SCENARIOS, DAILY_SCENARIO):
+        for scenario in (*MONTH_SCENARIOS, *DAILY_SCENARIOS):
             self._set_scenario(scenario, {k: facts.value(k, scenario.combination) for k in CONTRACT_KEYS})
             render = Render()
             try:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 ERROR: Severity = "error"
 WARNING: Severity = "warning"
+# A fact about the model that the plan must act on, not a violation: printed, never fails.
+INFO: Severity = "info"
 
 
 @dataclass(frozen=True)
 class Finding:
-    """``path:line:col: CODE message``; ``severity`` "error" makes the orchestrator refuse."""
+    """``path:line:col: CODE message``; ``severity`` "error" makes the orchestrator refuse, "info" only informs."""
 
     code: str
     message: str
@@ -32,3 +34,8 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == ERROR
+
+    @property
+    def fails(self) -> bool:
+        """Errors and warnings fail the lint (exit 5); info findings do not."""
+        return self.severity != INFO

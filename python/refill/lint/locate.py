@@ -61,3 +61,12 @@ def _mentions_window(node: nodes.Node) -> bool:
                 and isinstance(call.args[0], nodes.Const) and call.args[0].value in _WINDOW_VARS):
             return True
     return False
+
+
+def this_line(body: Iterable[nodes.Node]) -> int | None:
+    """The first line that writes `{{ this }}` into the SQL (outside a macro call's arguments)."""
+    for output in nodes.Template(list(body), lineno=1).find_all(nodes.Output):
+        for child in output.nodes:
+            if isinstance(child, nodes.Name) and child.name == "this":
+                return child.lineno
+    return None

@@ -75,6 +75,7 @@ class ModelFacts:
     window_line: int | None = None  # where the body interpolates start_month/end_month
     branch_line: int | None = None  # the `{% if %}` that tests start_month
     filter_line: int | None = None  # the apply_monthly_incremental_filter call
+    this_line: int | None = None    # the first `{{ this }}` written into the SQL
 
     _trees: dict[str, Any] = field(default_factory=dict, repr=False)
     verdicts: dict[str | None, Any] = field(default_factory=dict, repr=False)  # RF002/RF007's, by rendered SQL

@@ -8,12 +8,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
 
-from refill.errors import BadInput
+from refill.settings import (
+    BANNED_STRATEGIES_VAR, DEFAULT_TAG, OPT_IN_VAR, flag, name_list, read_project_file, scoped_vars,
+)
 
-DEFAULT_TAG = "refill_append"
-OPT_IN_VAR = "refill_allow_insert_overwrite"
 TAG_VAR = "refill_tag"
 
 # dbt accumulates these across folder levels and the model's own config(); every other
@@ -47,16 +46,12 @@ class Project:
     @classmethod
     def load(cls, root: Path) -> "Project":
         root = Path(root).resolve()
-        path = root / "dbt_project.yml"
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise BadInput(f"cannot read {path}: {' '.join(str(exc).split())}") from exc
+        raw = read_project_file(root)
         name = str(raw.get("name") or root.name)
         return cls(
             root=root,
             name=name,
-            vars=_project_vars(raw.get("vars") or {}, name),
+            vars=scoped_vars(raw),
             model_paths=tuple(raw.get("model-paths") or raw.get("source-paths") or ["models"]),
             macro_paths=tuple(raw.get("macro-paths") or ["macros"]),
             models_config=(raw.get("models") or {}).get(name) or {},
@@ -68,7 +63,18 @@ class Project:
 
     @property
     def allows_insert_overwrite(self) -> bool:
-        return _truthy(self.vars.get(OPT_IN_VAR, False))
+        return flag(self.vars, OPT_IN_VAR)
+
+    @property
+    def house_strategy(self) -> str | None:
+        """The project-wide `+incremental_strategy` of dbt_project.yml: the project's choice."""
+        value = self.models_config.get("+incremental_strategy", self.models_config.get("incremental_strategy"))
+        return value if isinstance(value, str) and "{" not in value else None
+
+    @property
+    def banned_strategies(self) -> frozenset[str]:
+        """Strategies fix hints must not recommend: the var refill_banned_strategies."""
+        return frozenset(name_list(self.vars, BANNED_STRATEGIES_VAR))
 
     @cached_property
     def macros(self) -> tuple[MacroSource, ...]:
@@ -121,15 +127,6 @@ class FolderConfigs:
         return dict(self._shared)
 
 
-def _project_vars(raw: Mapping[str, Any], project_name: str) -> dict[str, Any]:
-    """Global vars, overlaid by the ones scoped to this project (`vars: {<name>: {...}}`)."""
-    values = {k: v for k, v in raw.items() if k != project_name}
-    scoped = raw.get(project_name)
-    if isinstance(scoped, Mapping):
-        values.update(scoped)
-    return values
-
-
 def _level_configs(level: Mapping[str, Any]) -> dict[str, Any]:
     # A mapping without `+` is a sub-folder; a scalar or list is a config either way.
     return {
@@ -153,12 +150,6 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes"}
-    return bool(value)
 
 
 def find_project_root(path: Path) -> Path | None:

@@ -18,7 +18,8 @@ def as_json(result: LintResult) -> str:
         "findings": [finding.as_dict() for finding in result.findings],
         "summary": {
             "errors": len(result.errors),
-            "warnings": len(result.findings) - len(result.errors),
+            "warnings": len(result.warnings),
+            "info": len(result.findings) - len(result.errors) - len(result.warnings),
             "suppressed": result.suppressed,
             "models_checked": result.models_checked,
             "models_seen": result.models_seen,
@@ -39,7 +40,8 @@ def _annotation(finding: Finding) -> str:
                            ("title", f"{finding.code} ({finding.model})"))
     )
     body = finding.message + (f". Fix: {finding.hint}" if finding.hint else "")
-    return f"::{finding.severity} {properties}::{_escape_data(body)}"
+    level = "notice" if finding.severity == "info" else finding.severity
+    return f"::{level} {properties}::{_escape_data(body)}"
 
 
 def _escape_data(text: str) -> str:
@@ -51,9 +53,10 @@ def _escape_property(text: str) -> str:
 
 
 def summary(result: LintResult, seconds: float) -> str:
-    warnings = len(result.findings) - len(result.errors)
-    text = (f"refill lint: {len(result.errors)} error(s), {warnings} warning(s); "
-            f"{result.models_checked} of {result.models_seen} model(s) carry the refill tag; {seconds:.2f}s")
+    notes = len(result.findings) - len(result.errors) - len(result.warnings)
+    text = (f"refill lint: {len(result.errors)} error(s), {len(result.warnings)} warning(s)"
+            + (f", {notes} note(s)" if notes else "")
+            + f"; {result.models_checked} of {result.models_seen} model(s) carry the refill tag; {seconds:.2f}s")
     return text + (f"; {result.suppressed} suppressed by noqa" if result.suppressed else "")
 
 

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Iterator
 
-from refill.lint.context import FILTER_MACRO, POST_HOOK_MARK, PRE_HOOK_MARK
-from refill.lint.finding import ERROR, WARNING, Finding, Severity
+import re
+from dataclasses import dataclass
+
+from refill.lint.context import FILTER_MACRO, LINT_SCHEMA, POST_HOOK_MARK, PRE_HOOK_MARK
+from refill.lint.finding import ERROR, INFO, WARNING, Finding, Severity
 from refill.lint.model import ModelFacts
 from refill.lint.project import OPT_IN_VAR, as_list
 from refill.lint.scenario import (
-    COMBINATIONS, DAILY, DAILY_SCENARIO, END_MONTH, MONTH_REFILL, MONTH_SCENARIOS, MONTH_WINDOW,
-    START_MONTH, Combination, Scenario,
+    COMBINATIONS, DAILY, DAILY_COMBINATIONS, DAILY_SCENARIO, END_MONTH, MONTH_REFILL, MONTH_SCENARIOS,
+    MONTH_WINDOW, START_MONTH, Combination, Scenario,
 )
 from refill.lint.sqlshape import (
-    REPLACING_ENGINES, NotSQL, Window, aliases_of, column_names, engine_name, is_set_statement,
-    partition_month_column, windows,
+    FILTERED, REPLACING_ENGINES, NotSQL, Window, aliases_of, column_names, engine_name, has_watermark,
+    is_set_statement, month_cutting_bounds, month_flow, partition_month_column, reads_relation, windows,
 )
 
-REFILL_STRATEGIES = ("append", "insert_overwrite")
-DAILY_STRATEGY = "delete+insert"
+# The daily strategies whose exactness the lint can check: delete+insert replaces the
+# unique keys it rewrites, insert_overwrite the partitions (RF006 checks they are whole
+# months), append only adds (RF007 checks it adds days the table does not hold yet).
+# Under `refill run` the refill branch does not matter: refill_swap replaces it.
+DAILY_STRATEGIES = ("delete+insert", "insert_overwrite", "append")
 
 
 class Rule:
@@ -37,10 +43,14 @@ class Rule:
     def doc(cls) -> str:
         return " ".join((cls.__doc__ or "").split())
 
+    def hint_for(self, facts: ModelFacts) -> str:
+        """The fix hint for this model's project (never a strategy the project bans)."""
+        return self.hint
+
     def finding(self, facts: ModelFacts, line: int, col: int, message: str) -> Finding:
         return Finding(
             path=facts.model.path, line=line, col=col, code=self.code, message=message,
-            model=facts.model.name, severity=self.severity, hint=self.hint,
+            model=facts.model.name, severity=self.severity, hint=self.hint_for(facts),
         )
 
 
@@ -59,27 +69,51 @@ class Unrenderable(Rule):
 
 
 class StrategyBranches(Rule):
-    """incremental_strategy, evaluated under every combination of start_month and
-    incremental_end_date, is append (or insert_overwrite) when either is set and
-    delete+insert when neither is."""
+    """incremental_strategy, evaluated for the daily run (neither start_month nor
+    incremental_end_date set) and for a run bounded by incremental_end_date, is one whose
+    exactness refill can check: delete+insert, insert_overwrite (whole months, RF006) or
+    append (past the table's last day, RF007). The refill branch is not checked: `refill
+    run` rewrites a month through refill_swap, whatever the model's strategy."""
 
     code = "RF001"
-    name = "strategy-branches"
-    message = "incremental_strategy must be append when refilling and delete+insert otherwise"
-    hint = ("incremental_strategy=('append' if (var('start_month', none) or var('incremental_end_date', none)) "
-            "else 'delete+insert')")
+    name = "daily-strategy"
+    message = "the daily run's incremental_strategy must be delete+insert, insert_overwrite or append"
+    hint = "the project's own daily strategy; insert_overwrite with a whole-month window needs no mutation"
+
+    def hint_for(self, facts: ModelFacts) -> str:
+        return strategy_hint(facts)
 
     def check(self, facts: ModelFacts) -> Iterator[Finding]:
         if not facts.known("incremental_strategy"):
             return
         wrong = [
-            f"{_show(value)} {combination.describe()} (expected {_expected(combination)})"
-            for combination, value in facts.all_values("incremental_strategy")
-            if value not in (REFILL_STRATEGIES if combination.is_refill else (DAILY_STRATEGY,))
+            f"{_show(value)} {combination.describe()}"
+            for combination in DAILY_COMBINATIONS
+            if (value := facts.value("incremental_strategy", combination)) not in DAILY_STRATEGIES
         ]
         if wrong:
             line, col = facts.config_location("incremental_strategy")
-            yield self.finding(facts, line, col, "incremental_strategy is " + "; ".join(wrong) + _origin(facts, "incremental_strategy"))
+            yield self.finding(facts, line, col, "incremental_strategy is " + "; ".join(wrong)
+                               + f", not one of {', '.join(DAILY_STRATEGIES)}" + _origin(facts, "incremental_strategy"))
+
+
+def strategy_hint(facts: ModelFacts) -> str:
+    """The daily strategy to recommend: the project's own default when it declares one
+    (its choice, e.g. a project that bans delete+insert makes insert_overwrite its
+    default), otherwise the first the project does not ban."""
+    project = facts.model.project
+    banned = project.banned_strategies
+    choices = [project.house_strategy] if project.house_strategy in DAILY_STRATEGIES else []
+    choices += [s for s in ("insert_overwrite", "delete+insert", "append") if s not in choices]
+    chosen = next((s for s in choices if s not in banned), None)
+    if chosen == "insert_overwrite":
+        return ("incremental_strategy='insert_overwrite' with a whole-month daily window "
+                "(`toStartOfMonth(d) >= …`, as apply_monthly_incremental_filter gives it)")
+    if chosen == "delete+insert":
+        return "incremental_strategy='delete+insert' with unique_key = the grain"
+    if chosen == "append":
+        return "incremental_strategy='append' with a strict watermark: `d > (SELECT max(d) FROM {{ this }})`"
+    return "a daily strategy the project allows, with a window refill can check"
 
 
 class MonthWindow(Rule):
@@ -104,10 +138,12 @@ class MonthWindow(Rule):
                     f"`{verdict.column}` is restricted to {verdict.describe()}, not the months "
                     f"[{MONTH_WINDOW[0]}, {MONTH_WINDOW[1]}]")
                 break
-            if verdict == MISSING and facts.value("incremental_strategy", MONTH_REFILL) != "append":
+            if isinstance(verdict, Missing):
+                line = _reading_line(facts, verdict.table) or line
                 yield self.finding(facts, line, _col(facts, line),
-                    f"with start_month/end_month set (is_incremental() {_flag(scenario)}) the SQL does not "
-                    f"restrict {_date_column_text(facts)} to the months{_lookback_note(facts, scenario)}")
+                    f"with start_month/end_month set (is_incremental() {_flag(scenario)}) "
+                    f"{verdict.where or 'the SQL'} does not restrict {_date_column_text(facts)} to the "
+                    f"months{_lookback_note(facts, scenario)}")
                 break
         daily = facts.renders.get(DAILY_SCENARIO)
         if daily is not None and daily.sql is not None and daily.filter_calls == 0:
@@ -134,7 +170,7 @@ class MemoryHooks(Rule):
             hooks = [str(hook) for hook in as_list(facts.value(key, MONTH_REFILL))]
             if any(mark in hook for hook in hooks):
                 continue
-            inlined = next((hook for hook in hooks if is_set_statement(hook)), None)
+            inlined = next((hook for hook in hooks if _sets_memory_contract(hook)), None)
             problem = (f"inlines `{_clip(inlined)}` instead of calling {macro}()" if inlined
                        else f"does not call {macro}()")
             line, col = facts.config_location(key)
@@ -183,44 +219,67 @@ class MonthlyPartition(Rule):
 
 
 class InsertOverwriteOptIn(Rule):
-    """insert_overwrite replaces whole partitions, so a narrower window silently drops the
-    rest of the month: it is allowed only where the project sets the opt-in var."""
+    """A daily insert_overwrite replaces every partition its rows touch, so its window must
+    be whole months: a lower bound on the date column that can fall inside a month replaces
+    that month with the rows after it. A project that vouches for its windows sets
+    `vars: {refill_allow_insert_overwrite: true}` and this rule is not checked."""
 
     code = "RF006"
-    name = "insert-overwrite-opt-in"
-    message = f"insert_overwrite needs the project opt-in (var {OPT_IN_VAR})"
-    hint = f"use 'append' in the refill branch, or set vars: {{{OPT_IN_VAR}: true}} in dbt_project.yml"
+    name = "insert-overwrite-whole-months"
+    message = "a daily insert_overwrite must select whole months"
+    hint = ("bound the month, not the day: `toStartOfMonth(d) >= …` (apply_monthly_incremental_filter does "
+            "this under insert_overwrite)")
 
     def check(self, facts: ModelFacts) -> Iterator[Finding]:
         if facts.allow_insert_overwrite or not facts.known("incremental_strategy"):
             return
-        where = [c for c, value in facts.all_values("incremental_strategy") if value == "insert_overwrite"]
-        if where:
-            line, col = facts.config_location("incremental_strategy")
-            yield self.finding(facts, line, col,
-                f"incremental_strategy is 'insert_overwrite' {_combinations(where)}, but the project does not "
-                f"opt in (var {OPT_IN_VAR})")
+        for scenario in _daily_scenarios(facts, "insert_overwrite"):
+            tree = facts.tree(scenario)
+            names = _date_names(facts, scenario)
+            if tree is None or isinstance(tree, NotSQL) or names is None:
+                continue
+            cutting = month_cutting_bounds(tree, names)
+            if cutting:
+                line = facts.filter_line or facts.body_location()
+                yield self.finding(facts, line, _col(facts, line),
+                    f"incremental_strategy is 'insert_overwrite' {scenario.combination.describe()}, but "
+                    f"{_date_column_text(facts)} is bounded by `{_clip(cutting[0], 60)}`, which can start inside "
+                    "a month: the month would be replaced by the days after it")
+                return
 
 
 class AppendWithoutWindow(Rule):
-    """An append refill with no month filter re-appends every row the model selects: the
-    whole history is duplicated, not just the refilled months."""
+    """A daily append (neither start_month nor incremental_end_date set) only adds rows:
+    unless its window starts strictly after the last day the table holds
+    (`d > (SELECT max(d) FROM {{ this }})`), every run appends the overlap again and the
+    table holds it twice. A run bounded by incremental_end_date is not checked: that is the
+    seed's manual refill (append, then OPTIMIZE), which `refill run` replaces."""
 
     code = "RF007"
-    name = "append-without-window"
-    message = "an append refill without a month filter duplicates data"
-    hint = MonthWindow.hint
+    name = "append-without-unique-window"
+    message = "a daily append must start after the table's last day"
+    hint = "`AND d > (SELECT max(d) FROM {{ this }})`, or the project's daily strategy"
+
+    def hint_for(self, facts: ModelFacts) -> str:
+        return f"{self.hint}; or {strategy_hint(facts)}"
 
     def check(self, facts: ModelFacts) -> Iterator[Finding]:
-        if facts.value("incremental_strategy", MONTH_REFILL) != "append":
+        if not facts.known("incremental_strategy"):
             return
-        for scenario in MONTH_SCENARIOS:
-            if window_verdict(facts, scenario) == MISSING:
-                line = facts.body_location()
+        # Only the plain daily run: with incremental_end_date set, the seed's manual refill
+        # appends a lookback and relies on OPTIMIZE afterwards (`refill run` replaces that
+        # flow), and a project's batch runner brings its own watermark.
+        for scenario in _daily_scenarios(facts, "append", (DAILY,)):
+            tree = facts.tree(scenario)
+            if tree is None or isinstance(tree, NotSQL):
+                continue
+            names = _date_names(facts, scenario)
+            if names is None or not has_watermark(tree, names, LINT_SCHEMA, facts.model.name):
+                line = facts.filter_line or facts.body_location()
                 yield self.finding(facts, line, _col(facts, line),
-                    f"with start_month/end_month set (is_incremental() {_flag(scenario)}) the append does not "
-                    f"restrict {_date_column_text(facts)} to the months: rows outside them are appended "
-                    f"again{_lookback_note(facts, scenario)}")
+                    f"incremental_strategy is 'append' {scenario.combination.describe()}, but the rows are not "
+                    f"bounded by {_date_column_text(facts)} > the table's last day: every run appends the "
+                    f"days it shares with the table again{_lookback_note(facts, scenario)}")
                 return
 
 
@@ -301,20 +360,74 @@ class UnparsedSQL(Rule):
                 return
 
 
+class ReadsOwnTable(Rule):
+    """The model reads its own table (`{{ this }}`) as rows when incremental: it carries
+    state forward (a running balance seeded from the last day already written). It is exact
+    only if a month's rewrite sees the live table with every earlier month final, so the
+    plan must run it that way; this is a fact for the plan, not a violation."""
+
+    code = "RF011"
+    name = "reads-own-table"
+    message = "the model reads {{ this }} when incremental (carried-forward state)"
+    hint = "nothing to fix: the refill rewrites its months oldest first against the live table"
+    severity = INFO
+
+    def check(self, facts: ModelFacts) -> Iterator[Finding]:
+        if reads_own_table(facts):
+            line = facts.this_line or facts.body_location()
+            yield self.finding(facts, line, _col(facts, line),
+                "reads {{ this }} as rows when incremental (state carried forward): a month's rewrite must see "
+                "the live table, with every earlier month final")
+
+
+def reads_own_table(facts: ModelFacts) -> bool:
+    """Whether the month refill's incremental render reads the model's own table as rows
+    (a watermark subquery in a WHERE does not count)."""
+    tree = facts.tree(MONTH_SCENARIOS[0])
+    return tree is not None and not isinstance(tree, NotSQL) and reads_relation(tree, LINT_SCHEMA, facts.model.name)
+
+
 RULES: list[Rule] = [
     Unrenderable(), StrategyBranches(), MonthWindow(), MemoryHooks(), ReplacingEngine(),
     MonthlyPartition(), InsertOverwriteOptIn(), AppendWithoutWindow(), Incremental(), DedupKey(),
-    UnparsedSQL(),
+    UnparsedSQL(), ReadsOwnTable(),
 ]
 
 
 # -- the month window, shared by RF002 and RF007 ----------------------------------------
 
-OK, MISSING, UNKNOWN = "ok", "missing", "unknown"
+OK, UNKNOWN = "ok", "unknown"
 
 
-def window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | str:
-    """OK, MISSING (no bound on the date column), UNKNOWN (not rendered/parsed) or the wrong Window."""
+@dataclass(frozen=True)
+class Missing:
+    """No month window on the way from a source of the date column to the output."""
+
+    where: str = ""  # the query that lets unfiltered rows through, when one is to blame
+    table: str = ""  # the table it reads
+
+
+def _reading_line(facts: ModelFacts, table: str) -> int | None:
+    """The line that refs the table a branch reads without the window, when only one does."""
+    if not table:
+        return None
+    pattern = re.compile(rf"""\b(ref|source)\s*\([^)]*['"]{re.escape(table)}['"]""")
+    source = facts.model.source.splitlines()
+    lines = [n for n, text in enumerate(source, start=1) if pattern.search(text)]
+    if len(lines) > 1:  # several branches read it: the one whose text never writes the window
+        any_read = re.compile(r"\b(ref|source)\s*\(")
+        reads = [n for n, text in enumerate(source, start=1) if any_read.search(text)] + [len(source) + 1]
+        ends = [next(r for r in reads if r > n) for n in lines]
+        writes_window = re.compile(r"\{\{[^}]*start_month")  # `{{ start_month }}` or `{{ var('start_month') }}`
+        lines = [n for n, end in zip(lines, ends) if not any(writes_window.search(t) for t in source[n - 1:end - 1])]
+    return lines[0] if len(lines) == 1 else None
+
+
+MISSING = Missing()
+
+
+def window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | Missing | str:
+    """OK, Missing (no bound on the date column), UNKNOWN (not rendered/parsed) or the wrong Window."""
     render = facts.renders.get(scenario)
     key = render.sql if render is not None else None  # the scenarios often render the same SQL
     if key not in facts.verdicts:
@@ -328,10 +441,31 @@ def _window_verdict(facts: ModelFacts, scenario: Scenario) -> Window | str:
         return UNKNOWN
     column = _date_column(facts)
     names = aliases_of(tree, column) if column else None
+    if names is not None:
+        # Every UNION branch and subquery that reads the date column needs the window.
+        flow = month_flow(tree, names, MONTH_WINDOW)
+        if flow.state == FILTERED:
+            return OK
+        if flow.bad:
+            return flow.window if flow.window is not None else Missing(flow.source, flow.table)
     candidates = [w for w in windows(tree) if names is None or w.column in names]
     if any((w.low, w.high) == MONTH_WINDOW for w in candidates):
         return OK
     return candidates[0] if candidates else MISSING
+
+
+def _date_names(facts: ModelFacts, scenario: Scenario) -> frozenset[str] | None:
+    """The date column and the source columns projected as it, in the render of ``scenario``."""
+    column = _date_column(facts)
+    tree = facts.tree(scenario)
+    if column is None or tree is None or isinstance(tree, NotSQL):
+        return frozenset({column}) if column else None
+    return aliases_of(tree, column)
+
+
+def _daily_scenarios(facts: ModelFacts, strategy: str,
+                     combinations: tuple[Combination, ...] = DAILY_COMBINATIONS) -> list[Scenario]:
+    return [Scenario(c, incremental=True) for c in combinations if facts.value("incremental_strategy", c) == strategy]
 
 
 def _date_column(facts: ModelFacts) -> str | None:
@@ -355,10 +489,6 @@ def _lookback_note(facts: ModelFacts, scenario: Scenario) -> str:
 
 # -- message helpers --------------------------------------------------------------------
 
-def _expected(combination: Combination) -> str:
-    return "'append'" if combination.is_refill else f"'{DAILY_STRATEGY}'"
-
-
 def _combinations(combinations: list[Combination]) -> str:
     if len(combinations) == len(COMBINATIONS):
         return "in every run"
@@ -376,8 +506,20 @@ def _flag(scenario: Scenario) -> str:
 
 
 def _origin(facts: ModelFacts, key: str) -> str:
+    """Said only when something outside the file really sets the key (dbt_project.yml, schema.yml)."""
     entry = facts.config.get(key)
-    return "" if entry is not None and entry.in_file else " (set outside the model file)"
+    if entry is not None and entry.in_file:
+        return ""
+    return " (set outside the model file)" if facts.model.external.get(key) not in (None, [], "") else ""
+
+
+_MEMORY_SETTINGS = ("max_memory_usage", "max_bytes_before_external", "join_algorithm")
+
+
+def _sets_memory_contract(hook: str) -> bool:
+    """A hand-written SET of the memory contract's own settings (other SETs, such as
+    join_use_nulls, are the model's business and not a copy of the contract)."""
+    return is_set_statement(hook) and any(setting in hook for setting in _MEMORY_SETTINGS)
 
 
 def _single(value: Any) -> Any:

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from refill.lint.evaluate import EvaluationFailure, Evaluator
 from refill.lint.finding import Finding
@@ -26,6 +26,10 @@ class LintResult:
     @property
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.is_error]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.fails and not f.is_error]
 
 
 def lint_models(
@@ -122,6 +126,16 @@ def _facts_if_in_cohort(evaluator: Evaluator, model: ModelSource, tag: str, allo
         return evaluator.facts(model, scanner, allowed)
     except EvaluationFailure as failed:  # a failure outside the per-key/per-render guards
         return _unevaluated(model, allowed, failed.failure)
+
+
+def cohort_facts(models: Iterable[ModelSource], tag: str | None = None) -> Iterator[ModelFacts]:
+    """The evaluated facts of every model carrying the refill tag, in order."""
+    evaluators: dict[Path, Evaluator] = {}
+    for model in models:
+        evaluator = evaluators.setdefault(model.project.root, Evaluator(model.project))
+        facts = _facts_if_in_cohort(evaluator, model, tag or model.project.tag, model.project.allows_insert_overwrite)
+        if facts is not None:
+            yield facts
 
 
 def _unevaluated(model: ModelSource, allowed: bool, failure: Failure) -> ModelFacts:

@@ -59,6 +59,10 @@ COMBINATIONS: tuple[Combination, ...] = (
 )
 DAILY = COMBINATIONS[0]
 MONTH_REFILL = COMBINATIONS[1]
+END_DATE = COMBINATIONS[2]
+# The runs that are not a month refill: the plain daily run, and a runner that bounds the
+# run with incremental_end_date (the seed's project batches its daily runs that way).
+DAILY_COMBINATIONS = (DAILY, END_DATE)
 
 
 @dataclass(frozen=True)
@@ -77,3 +81,4 @@ class Scenario:
 # window must hold on both. The daily run must call the lookback filter.
 MONTH_SCENARIOS = (Scenario(MONTH_REFILL, incremental=True), Scenario(MONTH_REFILL, incremental=False))
 DAILY_SCENARIO = Scenario(DAILY, incremental=True)
+DAILY_SCENARIOS = (DAILY_SCENARIO, Scenario(END_DATE, incremental=True))

@@ -24,6 +24,9 @@ from refill.lint.scenario import last_day_of_month
 DIALECT = "clickhouse"
 REPLACING_ENGINES = frozenset({"ReplacingMergeTree", "ReplicatedReplacingMergeTree", "SharedReplacingMergeTree"})
 _DAY_CASTS = frozenset({"todate", "todate32", "todatetime", "todatetime64", "parsedatetimebesteffort"})
+# Null-handling wrappers return the column's own value for every non-NULL row, so a bound
+# on `assumeNotNull(d)` or `toNullable(d)` is a bound on d (`ifNull(d, x)` is parsed as COALESCE).
+_NULL_WRAPPERS = frozenset({"assumenotnull", "tonullable"})
 _OPS = {exp.GTE: ">=", exp.GT: ">", exp.LTE: "<=", exp.LT: "<", exp.EQ: "="}
 _FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "=": "="}
 
@@ -141,6 +144,9 @@ def _conjuncts(condition: exp.Expression) -> Iterator[exp.Expression]:
 
 
 def _bounds(condition: exp.Expression) -> Iterable[tuple[str, dt.date | None, dt.date | None]]:
+    if isinstance(condition, exp.In) and condition.expressions and not condition.args.get("query"):
+        yield from _in_bounds(condition)
+        return
     if isinstance(condition, exp.Between):
         yield from _bounds(exp.GTE(this=condition.this, expression=condition.args["low"]))
         yield from _bounds(exp.LTE(this=condition.this, expression=condition.args["high"]))
@@ -161,6 +167,23 @@ def _bounds(condition: exp.Expression) -> Iterable[tuple[str, dt.date | None, dt
     low, high = _day_range(grain, op, value)
     if low is not None or high is not None:
         yield column, low, high
+
+
+def _in_bounds(condition: exp.In) -> Iterable[tuple[str, dt.date | None, dt.date | None]]:
+    """`toStartOfMonth(d) IN ('2026-03-01', '2026-04-01')`: a window when the months are consecutive."""
+    view = _column_view(condition.this)
+    if view is None or view[1] == "day":
+        return
+    column, grain = view
+    months = []
+    for value in (_constant(e) for e in condition.expressions):
+        month = _month_of_yyyymm(value) if grain == "yyyymm" else _as_date(value)
+        if month is None or month.day != 1:
+            return
+        months.append(month)
+    months = sorted(set(months))
+    if all(_add_months(a, 1) == b for a, b in zip(months, months[1:])):
+        yield column, months[0], last_day_of_month(months[-1])
 
 
 def _day_range(grain: str, op: str, value: dt.date | int | str) -> tuple[dt.date | None, dt.date | None]:
@@ -206,8 +229,11 @@ def _day_column(expression: exp.Expression) -> exp.Column | None:
         return _day_column(expression.this)
     if isinstance(expression, (exp.TimestampTrunc, exp.DateTrunc)) and _unit(expression) == "DAY":
         return _day_column(expression.this)
-    if isinstance(expression, exp.Anonymous) and str(expression.this).lower() in _DAY_CASTS and expression.expressions:
+    if isinstance(expression, exp.Anonymous) and str(expression.this).lower() in _DAY_CASTS | _NULL_WRAPPERS \
+            and expression.expressions:
         return _day_column(expression.expressions[0])
+    if isinstance(expression, exp.Coalesce):
+        return _day_column(expression.this)
     return None
 
 
@@ -306,3 +332,281 @@ def _add_months(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     return day.replace(year=year, month=month + 1, day=min(day.day, last_day_of_month(dt.date(year, month + 1, 1)).day))
+
+
+# -- where each row comes from: the month window per UNION branch and subquery ---------
+
+FILTERED, NEUTRAL, UNBOUNDED = "filtered", "neutral", "unbounded"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What reaches a query's output, as far as the date column goes.
+
+    ``FILTERED``: every row passed the month window; ``NEUTRAL``: the rows carry no date read
+    from a table (a lookup, a generated calendar); ``UNBOUNDED``: rows of a table's date
+    column reach the output with no month window on the way (``source`` names the query
+    that reads them); a wrong ``window`` is a window that is not the months asked for.
+    """
+
+    state: str
+    source: str = ""
+    window: "Window | None" = None
+    table: str = ""  # the table whose rows pass unfiltered
+
+    @property
+    def bad(self) -> bool:
+        return self.state == UNBOUNDED
+
+
+def month_flow(tree: exp.Expression, names: frozenset[str], month: tuple[dt.date, dt.date]) -> Flow:
+    """Follows rows from every table that supplies the date column (``names``: it and the
+    source columns projected as it) through CTEs, subqueries, joins and every UNION branch
+    to the output. A branch that reads the date column without the month window ``month``
+    makes the whole model UNBOUNDED, whatever the other branches filter.
+
+    Subqueries in predicates (`WHERE d > (SELECT max(d) FROM this)`) are not row sources.
+    """
+    return _RowFlow(names, month).query(tree, {})
+
+
+class _RowFlow:
+    def __init__(self, names: frozenset[str], month: tuple[dt.date, dt.date]) -> None:
+        self.names = names
+        self.month = month
+
+    def query(self, node: exp.Expression, ctes: dict[str, "_Lazy"]) -> Flow:
+        node = _unwrap(node)
+        if isinstance(node, exp.Subquery):
+            return self.query(node.this, ctes)
+        if isinstance(node, exp.SetOperation):
+            ctes = self._with(node, ctes)
+            left, right = self.query(node.this, ctes), self.query(node.expression, ctes)
+            if isinstance(node, exp.Except):
+                return left
+            return _union(left, right) if isinstance(node, exp.Union) else _inner(left, right)
+        if isinstance(node, exp.Select):
+            return self.select(node, self._with(node, ctes))
+        return Flow(NEUTRAL)
+
+    def _with(self, node: exp.Expression, ctes: dict[str, "_Lazy"]) -> dict[str, "_Lazy"]:
+        with_ = node.args.get("with_") or node.args.get("with")
+        if not with_:
+            return ctes
+        scoped = dict(ctes)
+        for cte in with_.expressions:
+            scoped[cte.alias_or_name] = _Lazy(self, cte.this, dict(scoped))
+        return scoped
+
+    def select(self, select: exp.Select, ctes: dict[str, "_Lazy"]) -> Flow:
+        own = self._own_window(select)
+        if own is not None and (own.low, own.high) == self.month:
+            return Flow(FILTERED)
+        sources = self._sources(select, ctes)
+        if not sources:
+            flow = Flow(NEUTRAL)
+        else:
+            flow = sources[0][2]
+            for side, kind, right in sources[1:]:
+                flow = _join(flow, right, side, kind)
+        if own is None:
+            return flow
+        if flow.state == NEUTRAL and self._dated_aliases(select) == set():
+            return flow  # a bound on rows whose date is not passed on (`SELECT max(d) … WHERE d < …`)
+        covers = (own.low is None or own.low <= self.month[0]) and (own.high is None or own.high >= self.month[1])
+        if flow.state == FILTERED and covers:
+            return flow
+        return Flow(UNBOUNDED, _describe(select), own)
+
+    def _own_window(self, select: exp.Select) -> Window | None:
+        found = None
+        clauses = [select.args[key].this for key in ("where", "prewhere", "having") if select.args.get(key)]
+        # An inner join keeps only the rows its ON condition lets through: a filter too.
+        clauses += [join.args["on"] for join in select.args.get("joins") or []
+                    if join.args.get("on") is not None and not join.side and (join.kind or "INNER").upper() == "INNER"]
+        for condition in clauses:
+            for window in _clause_windows(condition):
+                if window.column in self.names:
+                    if (window.low, window.high) == self.month:
+                        return window
+                    found = found or window
+        return found
+
+    def _sources(self, select: exp.Select, ctes: dict[str, "_Lazy"]) -> list[tuple[str, str, Flow]]:
+        from_ = select.args.get("from_") or select.args.get("from")
+        items: list[tuple[str, str, exp.Expression]] = []
+        if from_ is not None:
+            items.append(("", "", from_.this))
+        for join in select.args.get("joins") or []:
+            kind = (join.kind or "").upper()
+            if kind == "ARRAY":
+                continue  # unnests the rows it is given; adds none of another table's
+            items.append(((join.side or "").upper(), kind, join.this))
+        dated = self._dated_aliases(select)
+        return [(side, kind, self._source(item, ctes, dated)) for side, kind, item in items]
+
+    def _source(self, item: exp.Expression, ctes: dict[str, "_Lazy"], dated: set[str] | None) -> Flow:
+        if isinstance(item, exp.Subquery) or isinstance(item, (exp.Select, exp.SetOperation)):
+            return self.query(item, ctes)
+        if isinstance(item, exp.Table):
+            if not item.args.get("db") and item.name in ctes:
+                return ctes[item.name].flow()
+            alias = item.alias_or_name
+            if item.this is not None and not isinstance(item.this, exp.Identifier):
+                return Flow(NEUTRAL)  # a table function (numbers(), …)
+            if dated is None or alias in dated:
+                return Flow(UNBOUNDED, f"the query reading {_table_name(item)}", table=item.name)
+        return Flow(NEUTRAL)
+
+    def _dated_aliases(self, select: exp.Select) -> set[str] | None:
+        """The sources the output's date column is read from; None: any of them (unqualified or *)."""
+        aliases: set[str] = set()
+        for projection in select.expressions:
+            if isinstance(projection, exp.Star):
+                return None
+            if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+                aliases.add(projection.table)
+                continue
+            column = _day_column(projection.unalias())
+            if column is None or not (column.name in self.names or projection.alias_or_name in self.names):
+                continue
+            if not column.table:
+                return None
+            aliases.add(column.table)
+        return aliases
+
+
+class _Lazy:
+    """A CTE's flow, computed once and only if something reads it."""
+
+    def __init__(self, flows: _RowFlow, node: exp.Expression, ctes: dict[str, "_Lazy"]) -> None:
+        self._flows, self._node, self._ctes = flows, node, ctes
+        self._flow: Flow | None = None
+
+    def flow(self) -> Flow:
+        if self._flow is None:
+            self._flow = Flow(NEUTRAL)  # a recursive CTE reads itself: no new source there
+            self._flow = self._flows.query(self._node, self._ctes)
+        return self._flow
+
+
+def _clause_windows(condition: exp.Expression) -> list[Window]:
+    bounds: dict[str, list[tuple[dt.date | None, dt.date | None]]] = {}
+    for conjunct in _conjuncts(condition):
+        for column, low, high in _bounds(conjunct):
+            bounds.setdefault(column, []).append((low, high))
+    result = []
+    for column, ranges in bounds.items():
+        lows = [low for low, _ in ranges if low is not None]
+        highs = [high for _, high in ranges if high is not None]
+        result.append(Window(column, max(lows) if lows else None, min(highs) if highs else None))
+    return result
+
+
+def _union(left: Flow, right: Flow) -> Flow:
+    for flow in (left, right):
+        if flow.bad:
+            return flow
+    return left if left.state == FILTERED else right
+
+
+def _inner(left: Flow, right: Flow) -> Flow:
+    """Rows must match on both sides: a month-filtered side bounds the result."""
+    for flow in (left, right):
+        if flow.state == FILTERED:
+            return flow
+    return left if left.bad else right
+
+
+def _join(left: Flow, right: Flow, side: str, kind: str) -> Flow:
+    if side == "LEFT":
+        return left if left.state != NEUTRAL or not right.bad else right
+    if side == "RIGHT":
+        return right if right.state != NEUTRAL or not left.bad else left
+    if side == "FULL" or kind == "CROSS":
+        return _union(left, right)
+    return _inner(left, right)
+
+
+def _describe(select: exp.Select) -> str:
+    tables = [_table_name(t) for t in select.find_all(exp.Table)]
+    return f"the query reading {tables[0]}" if tables else "a query"
+
+
+def _table_name(table: exp.Table) -> str:
+    return f"`{table.name}`"
+
+
+def reads_relation(tree: exp.Expression, schema: str, name: str) -> bool:
+    """Whether the query reads ``schema.name`` as a source of rows: a FROM or JOIN outside
+    any WHERE/PREWHERE/HAVING (a watermark `WHERE d > (SELECT max(d) FROM t)` is not)."""
+    for table in tree.find_all(exp.Table):
+        if table.name != name or (table.db and table.db != schema):
+            continue
+        if table.find_ancestor(exp.Where, exp.PreWhere, exp.Having) is None:
+            return True
+    return False
+
+
+# -- the daily window: whole months, or past the table's last day ---------------------
+
+def _row_clauses(tree: exp.Expression) -> Iterator[exp.Expression]:
+    """The WHERE/PREWHERE conditions of queries whose rows are written (not the ones of a
+    subquery inside a predicate, such as a watermark's `SELECT max(d) FROM this WHERE …`)."""
+    for clause in tree.find_all(exp.Where, exp.PreWhere):
+        if clause.parent is not None and clause.parent.find_ancestor(exp.Where, exp.PreWhere, exp.Having) is None:
+            yield from _conjuncts(clause.this)
+
+
+def _date_comparisons(tree: exp.Expression, names: frozenset[str]) -> Iterator[tuple[str, str, exp.Expression]]:
+    """(grain, operator, other side) for each comparison of a date column, column on the left."""
+    for condition in _row_clauses(tree):
+        op = _OPS.get(type(condition))
+        if op is None:
+            continue
+        view, other = _column_view(condition.this), condition.expression
+        if view is None:
+            view, other, op = _column_view(condition.expression), condition.this, _FLIPPED[op]
+        if view is not None and view[0] in names:
+            yield view[1], op, other
+
+
+def month_cutting_bounds(tree: exp.Expression, names: frozenset[str]) -> list[str]:
+    """Lower bounds (and equalities) on the date column that can start inside a month:
+    insert_overwrite would replace that month with the rows after the bound."""
+    cutting = []
+    for grain, op, other in _date_comparisons(tree, names):
+        if grain != "day" or op not in (">=", ">", "="):
+            continue
+        if op == ">=" and _is_month_start(other):
+            continue
+        cutting.append(f"{op} {other.sql(dialect=DIALECT)}")
+    return cutting
+
+
+def has_watermark(tree: exp.Expression, names: frozenset[str], schema: str, name: str) -> bool:
+    """Whether the rows are bounded below by the table's own last day, strictly:
+    `d > (SELECT max(d) FROM this)` (also through coalesce, toDate…). Only then does an
+    append never write a day the table already holds."""
+    for _, op, other in _date_comparisons(tree, names):
+        if op != ">":
+            continue
+        subquery = other if isinstance(_unwrap(other), exp.Subquery) else other.find(exp.Subquery)
+        if subquery is None or subquery.find(exp.Max) is None:
+            continue
+        if any(t.name == name and (not t.db or t.db == schema) for t in subquery.find_all(exp.Table)):
+            return True
+    return False
+
+
+def _is_month_start(expression: exp.Expression) -> bool:
+    expression = _unwrap(expression)
+    if isinstance(expression, exp.Subquery) and isinstance(expression.this, exp.Select) \
+            and len(expression.this.expressions) == 1:
+        return _is_month_start(expression.this.expressions[0].unalias())
+    constant = _as_date(_constant(expression))
+    if constant is not None:
+        return constant.day == 1
+    if isinstance(expression, (exp.TimestampTrunc, exp.DateTrunc)):
+        return _unit(expression) == "MONTH"
+    return isinstance(expression, exp.Anonymous) and str(expression.this).lower() in {"tostartofmonth", "tostartofquarter", "tostartofyear"}

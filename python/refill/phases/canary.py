@@ -58,10 +58,15 @@ def scan_all(ctx: RunContext) -> list[Violation]:
             for v in scan(ctx.session, ctx.manifest, canary, plan.window.first_month, plan.window.today)]
 
 
+def skipped_message(settings) -> str:
+    """Why no canary runs: the var is missing, or declared and empty (`[]`)."""
+    what = "refill_canaries is empty" if settings.canaries_declared else "no refill_canaries var in the project"
+    return f"refill: warning: {what}: Phase 1.5 and the canary in Phase 4 are skipped"
+
+
 def steps(plan: RefillPlan) -> list[Step]:
     if not plan.settings.canaries:
-        print("refill: warning: no refill_canaries var in the project: Phase 1.5 and the canary in "
-              "Phase 4 are skipped", file=sys.stderr)
+        print(skipped_message(plan.settings), file=sys.stderr)
         return []
     from refill.phases.verify import fail_with_rollback  # one place says how to roll back
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from refill.errors import ContractViolation
+from refill.errors import ExitCode, PreflightProblem
 from refill.graph import ProjectGraph
 from refill.phases.context import RefillPlan, Step
 from refill.phases.invocation import run_operation, run_operation_statement
@@ -13,42 +13,56 @@ from refill.phases.invocation import run_operation, run_operation_statement
 PHASE = "preflight"
 
 
-def check_graph(graph: ProjectGraph, cohort: set[str], prices_model: str) -> None:
-    """Refuse cohort inputs that Phase 1 would read stale: materialized models that sit
-    between cohort models, or that turn prices into something a cohort model reads."""
-    problems = [
-        f"{graph.nodes[s.node].name} ({graph.nodes[s.node].materialized}) sits between cohort models "
-        f"{graph.nodes[s.upstream].name} and {graph.nodes[s.downstream].name}"
-        for s in graph.stale_intermediates(cohort)
-    ]
+def check_graph(graph: ProjectGraph, cohort: set[str], prices_model: str) -> list[PreflightProblem]:
+    """Cohort inputs that Phase 1 would read stale: materialized models that sit between
+    cohort models, or that turn prices into something a cohort model reads (kind 'graph')."""
+    problems: dict[tuple[str, str], PreflightProblem] = {}
+
+    def add(model: str, message: str) -> None:
+        problems.setdefault((model, message), PreflightProblem(
+            "graph", model, message + " (tag it refill_append or make it a view)", ExitCode.CONTRACT))
+
+    for s in graph.stale_intermediates(cohort):
+        node = graph.nodes[s.node]
+        add(node.name, f"{node.materialized} between cohort models {graph.nodes[s.upstream].name} and "
+                       f"{graph.nodes[s.downstream].name}: Phase 1 would read it stale")
     prices = graph.by_name(prices_model)
     if prices is not None:
         priced = graph.descendants({prices.unique_id})
+        readers: dict[str, list[str]] = {}
         for uid in sorted(cohort):
             for input_id in sorted((graph.ancestors(uid) & priced) - cohort):
-                node = graph.nodes[input_id]
-                if node.materialized not in ("view", "ephemeral"):
-                    problems.append(
-                        f"cohort model {graph.nodes[uid].name} reads {node.name} ({node.materialized}), "
-                        f"which is downstream of {prices_model} and only repaired after Phase 1"
-                    )
-    if problems:
-        raise ContractViolation(
-            "Phase 1 would read stale rows: " + "; ".join(sorted(set(problems)))
-            + " (tag the model refill_append or make it a view)"
-        )
+                if graph.nodes[input_id].materialized not in ("view", "ephemeral"):
+                    readers.setdefault(input_id, []).append(graph.nodes[uid].name)
+        for input_id, names in sorted(readers.items()):
+            node = graph.nodes[input_id]
+            add(node.name, f"{node.materialized} downstream of {prices_model}, read by cohort model(s) "
+                           f"{', '.join(names)}: only repaired after Phase 1")
+    return [problems[key] for key in sorted(problems)]
 
 
-def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> None:
-    """The lint's rules on the cohort, from the manifest: errors refuse the run (exit 5)."""
-    from refill.lint import check_manifest, raise_for_errors
+def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> list[PreflightProblem]:
+    """The lint's rules on the cohort, from the manifest: each model with an error is a
+    problem (kind 'contract'); warnings and notes (a model that reads {{ this }}) are said
+    on stderr and do not refuse."""
+    from refill.lint import check_manifest
 
     findings = check_manifest(manifest, tag=settings.tag, allow_insert_overwrite=settings.allow_insert_overwrite,
                               select=cohort_names, project_dir=project_dir)
+    by_model: dict[str, list] = {}
     for finding in findings:
-        if not finding.is_error:
-            print(f"refill: warning: {finding.model}: {finding.code} {finding.message}", file=sys.stderr)
-    raise_for_errors(findings)
+        if finding.is_error:
+            by_model.setdefault(finding.model, []).append(finding)
+        else:
+            label = "warning" if finding.fails else "note"
+            print(f"refill: {label}: {finding.model}: {finding.code} {finding.message}", file=sys.stderr)
+    problems = []
+    for model, errors in sorted(by_model.items()):
+        codes = ", ".join(dict.fromkeys(f.code for f in errors))
+        problems.append(PreflightProblem(
+            "contract", model, f"({codes}) {errors[0].message}; `python -m refill lint` lists every finding",
+            ExitCode.CONTRACT))
+    return problems
 
 
 def backup_table_suffix(plan: RefillPlan) -> str:
