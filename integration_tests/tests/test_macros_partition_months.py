@@ -1,0 +1,117 @@
+"""Which partitions hold a month (issue #12, kind 2): derived from the partition key, for
+every date type and time zone a dbt-on-ClickHouse project partitions by.
+
+system.parts' min_date/min_time are only filled for a plain Date / DateTime key column
+(1970-01-01 for Date32, Nullable(Date) or a UInt32 epoch) and are shown in the server's
+time zone (a Tokyo month starts on the previous UTC day). One project holds one model per
+(column type, partition key) cell; it is built once, and a refill of March through
+refill_swap, a backup and a restore of March are each compared with a from-scratch build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from macro_project import MacroProject
+
+pytestmark = pytest.mark.engine
+
+MARCH = "2026-03-01"
+FIRST, LAST = "2026-02-01", "2026-04-01"
+
+# column type name -> the column's value for a calendar day `day` (a Date); every cell's
+# rows are one per (day, k), and the day's month is the row's month in the column's zone
+COLUMNS = {
+    "date": "toDate(day)",
+    "date32": "toDate32(day)",
+    "nullable_date": "CAST(day AS Nullable(Date))",
+    "datetime_utc": "toDateTime(day, 'UTC')",
+    "datetime_tokyo": "toDateTime(day, 'Asia/Tokyo')",
+    "datetime64_tokyo": "toDateTime64(day, 3, 'Asia/Tokyo')",
+    "epoch_uint32": "toUInt32(toDateTime(day))",
+}
+KEYS = {"start_of_month": "toStartOfMonth({c})", "yyyymm": "toYYYYMM({c})"}
+
+
+def _key(column: str, key: str) -> str:
+    c = "toDateTime(date)" if column == "epoch_uint32" else "date"
+    return KEYS[key].format(c=c)
+
+
+def cell_model(column: str, key: str) -> str:
+    # Feb 24 .. Apr 9, two keys a day: both month boundaries are inside the data
+    return f"""
+{{{{ config(materialized='refill_swap', engine='ReplacingMergeTree()', order_by='(k, date)',
+          partition_by="{_key(column, key)}", settings={{'allow_nullable_key': 1}}) }}}}
+SELECT {COLUMNS[column]} AS date, k,
+       toInt64(v * if(toStartOfMonth(day) = toDate('{{{{ var('changed_month', '1970-01-01') }}}}'), {{{{ var('factor', 1) }}}}, 1)) AS v
+FROM (
+    SELECT addDays(toDate('2026-02-24'), intDiv(number, 2)) AS day, toInt64(number % 2) AS k, toInt64(number) AS v
+    FROM numbers(2 * 45)
+)
+WHERE toStartOfMonth(day) BETWEEN toDate('{{{{ var('start_month') }}}}') AND toDate('{{{{ var('end_month', var('start_month')) }}}}')
+"""
+
+
+CELLS = [f"{column}__{key}" for column in COLUMNS for key in KEYS]
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory):
+    project = MacroProject(tmp_path_factory.mktemp("partition-months"),
+                           targets={"fresh": {"schema": "macro_tests_fresh"}})
+    for column in COLUMNS:
+        for key in KEYS:
+            project.model(f"{column}__{key}", cell_model(column, key))
+    project.parse({"start_month": FIRST})
+    project.warehouse.execute("CREATE DATABASE IF NOT EXISTS macro_tests_fresh")
+    project.dbt("run", vars={"start_month": FIRST, "end_month": LAST}, reuse=True)  # the history
+    yield project
+    project.close()
+
+
+def rows(project: MacroProject, schema: str, table: str, month: str | None = None) -> list[tuple]:
+    """Physical rows (no FINAL: a duplicate counts), in a stable order, dates as text."""
+    where = f" WHERE toStartOfMonth(toDate(day)) = toDate('{month}')" if month else ""
+    return project.warehouse.rows(
+        f"SELECT * FROM (SELECT toString(date) AS day_text, k, v,"
+        f" {'toDateTime(date)' if table.startswith('epoch') else 'date'} AS day FROM `{schema}`.`{table}`)"
+        f"{where} ORDER BY day_text, k, v")
+
+
+def differing(project: MacroProject, expected: dict[str, list], schema: str = "macro_tests",
+              suffix: str = "") -> dict[str, str]:
+    found = {}
+    for cell in CELLS:
+        actual = [r[:3] for r in rows(project, schema, cell + suffix)]
+        if actual != [r[:3] for r in expected[cell]]:
+            found[cell] = f"{len(actual)} rows, expected {len(expected[cell])}"
+    return found
+
+
+def test_refill_backup_and_restore_of_a_month_equal_the_fresh_build_for_every_date_type_and_key(matrix):
+    history = {cell: rows(matrix, "macro_tests", cell) for cell in CELLS}
+    march = {cell: rows(matrix, "macro_tests", cell, MARCH) for cell in CELLS}
+    assert all(len(history[c]) == 90 and len(march[c]) == 62 for c in CELLS)
+
+    # backup: the twin holds exactly March, one monthly partition per table
+    matrix.operation("refill.backup_partitions",
+                     {"database": "macro_tests", "tables": CELLS, "partitions": [MARCH], "suffix": "m"})
+    failures = {"backup": differing(matrix, march, suffix="__refill_backup_m")}
+
+    # the refill of March (x10) equals a from-scratch build of the same vars
+    changed = {"changed_month": MARCH, "factor": 10}
+    matrix.dbt("run", vars={"start_month": MARCH, **changed}, reuse=True)
+    matrix.dbt("run", "--target", "fresh", vars={"start_month": FIRST, "end_month": LAST, **changed})
+    fresh = {cell: rows(matrix, "macro_tests_fresh", cell) for cell in CELLS}
+    assert all(fresh[c] != history[c] for c in CELLS)
+    failures["refill"] = differing(matrix, fresh)
+
+    # restore puts the history back, row for row
+    matrix.operation("refill.restore_partitions",
+                     {"database": "macro_tests", "tables": CELLS, "partitions": [MARCH], "suffix": "m"})
+    failures["restore"] = differing(matrix, history)
+    assert failures == {"backup": {}, "refill": {}, "restore": {}}, \
+        "; ".join(f"{stage}: {', '.join(sorted(cells))}" for stage, cells in failures.items())
