@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from refill import faults
-from refill.errors import BadInput, LockHeld, RefillError
+from refill.errors import BadInput, LockHeld, PreflightRefused, RefillError
 from refill.graph import ProjectGraph
 from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
 from refill.lock import TargetLocks, holder_info
@@ -87,6 +88,11 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     if not options.skip_cohort:
         preflight.check_graph(graph, cohort, settings.prices_model)
         preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
+        problems = preflight.check_partitioning(session, manifest, session.schema, set(graph.names(cohort)))
+        if problems:
+            for problem in problems[1:]:
+                print(f"refill: {problem.one_line()}", file=sys.stderr)
+            raise PreflightRefused(problems)
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
     lineage_ids = set()
     if not options.skip_lineage:
