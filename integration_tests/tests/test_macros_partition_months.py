@@ -33,6 +33,13 @@ COLUMNS = {
     "epoch_uint32": "toUInt32(toDateTime(day))",
 }
 KEYS = {"start_of_month": "toStartOfMonth({c})", "yyyymm": "toYYYYMM({c})"}
+# partitions finer than a month belong to their month; a tuple key's month element decides
+FINER = {"date__daily": ("date", "date"), "datetime_tokyo__daily": ("datetime_tokyo", "toDate(date)"),
+         "date32__yyyymmdd": ("date32", "toYYYYMMDD(date)"), "date__with_key": ("date", "(toYYYYMM(date), k)")}
+# keys with no partition that is exactly a month (or finer): refused, never guessed
+REFUSED = {"by_year": "toYear(date)", "by_quarter": "toStartOfQuarter(date)", "by_week": "toMonday(date)",
+           "by_month_of_year": "toMonth(date)", "by_interval": "toStartOfInterval(date, toIntervalMonth(1))",
+           "unpartitioned": "tuple()"}
 
 
 def _key(column: str, key: str) -> str:
@@ -40,11 +47,11 @@ def _key(column: str, key: str) -> str:
     return KEYS[key].format(c=c)
 
 
-def cell_model(column: str, key: str) -> str:
+def cell_model(column: str, key: str, partition_by: str | None = None) -> str:
     # Feb 24 .. Apr 9, two keys a day: both month boundaries are inside the data
     return f"""
 {{{{ config(materialized='refill_swap', engine='ReplacingMergeTree()', order_by='(k, date)',
-          partition_by="{_key(column, key)}", settings={{'allow_nullable_key': 1}}) }}}}
+          partition_by="{partition_by or _key(column, key)}", settings={{'allow_nullable_key': 1}}) }}}}
 SELECT {COLUMNS[column]} AS date, k,
        toInt64(v * if(toStartOfMonth(day) = toDate('{{{{ var('changed_month', '1970-01-01') }}}}'), {{{{ var('factor', 1) }}}}, 1)) AS v
 FROM (
@@ -55,16 +62,31 @@ WHERE toStartOfMonth(day) BETWEEN toDate('{{{{ var('start_month') }}}}') AND toD
 """
 
 
-CELLS = [f"{column}__{key}" for column in COLUMNS for key in KEYS]
+CELLS = [f"{column}__{key}" for column in COLUMNS for key in KEYS] + list(FINER)
 
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory):
     project = MacroProject(tmp_path_factory.mktemp("partition-months"),
-                           targets={"fresh": {"schema": "macro_tests_fresh"}})
+                           targets={"fresh": {"schema": "macro_tests_fresh"}},
+                           project_config={"dispatch": [{"macro_namespace": "refill",
+                                                         "search_order": ["refill_macro_tests", "refill"]}]})
     for column in COLUMNS:
         for key in KEYS:
             project.model(f"{column}__{key}", cell_model(column, key))
+    for name, (column, partition_by) in FINER.items():
+        project.model(name, cell_model(column, "", partition_by))
+    for name, partition_by in REFUSED.items():
+        project.model(name, cell_model("date", "", partition_by))
+    # a project override that finds too few partitions (what min_date did for Date32)
+    project.write("macros/lose_partitions.sql", """
+        {% macro default__month_partitions_query(database, tables, partitions) %}
+          {%- if var('lose_partitions', false) -%}
+            {{ return("SELECT '' AS table_name, toDate('1970-01-01') AS month, '' AS partition_id, 0 AS rows WHERE 0") }}
+          {%- endif -%}
+          {{ return(refill.default__month_partitions_query(database, tables, partitions)) }}
+        {% endmacro %}
+    """)
     project.parse({"start_month": FIRST})
     project.warehouse.execute("CREATE DATABASE IF NOT EXISTS macro_tests_fresh")
     project.dbt("run", vars={"start_month": FIRST, "end_month": LAST}, reuse=True)  # the history
@@ -103,8 +125,8 @@ def test_refill_backup_and_restore_of_a_month_equal_the_fresh_build_for_every_da
 
     # the refill of March (x10) equals a from-scratch build of the same vars
     changed = {"changed_month": MARCH, "factor": 10}
-    matrix.dbt("run", vars={"start_month": MARCH, **changed}, reuse=True)
-    matrix.dbt("run", "--target", "fresh", vars={"start_month": FIRST, "end_month": LAST, **changed})
+    matrix.dbt("run", "--select", *CELLS, vars={"start_month": MARCH, **changed}, reuse=True)
+    matrix.dbt("run", "--target", "fresh", "--select", *CELLS, vars={"start_month": FIRST, "end_month": LAST, **changed})
     fresh = {cell: rows(matrix, "macro_tests_fresh", cell) for cell in CELLS}
     assert all(fresh[c] != history[c] for c in CELLS)
     failures["refill"] = differing(matrix, fresh)
@@ -115,3 +137,58 @@ def test_refill_backup_and_restore_of_a_month_equal_the_fresh_build_for_every_da
     failures["restore"] = differing(matrix, history)
     assert failures == {"backup": {}, "refill": {}, "restore": {}}, \
         "; ".join(f"{stage}: {', '.join(sorted(cells))}" for stage, cells in failures.items())
+
+
+def test_keys_with_no_month_partition_are_listed_and_refused_by_every_month_operation(matrix):
+    tables = sorted(REFUSED) + ["date__daily", "date__with_key", "epoch_uint32__yyyymm", "not_built_yet"]
+    listed = matrix.show(f"{{{{ refill.partitioning_problems_query('macro_tests', {tables}) }}}}")
+    assert {row["table_name"] for row in listed} == set(REFUSED)
+    by_table = {row["table_name"]: row for row in listed}
+    assert "coarser than a month" in by_table["by_year"]["problem"]
+    assert "coarser than a month" in by_table["by_month_of_year"]["problem"]
+    assert "straddles two months" in by_table["by_week"]["problem"]
+    assert "not partitioned" in by_table["unpartitioned"]["problem"]
+
+    from refill.phases.preflight import check_partitioning
+
+    problems = check_partitioning(matrix.session, matrix.manifest, "macro_tests", {"by_year", "date__daily"})
+    assert [(p.kind, p.model, int(p.exit_code)) for p in problems] == [("partitioning", "by_year", 5)]
+    assert problems[0].one_line().startswith("partitioning: by_year: partitioned by (toYear(date)): toYear(date) is coarser")
+
+    before = rows(matrix, "macro_tests", "by_year")
+    swap = matrix.dbt("run", "--select", "by_year", vars={"start_month": MARCH, "changed_month": MARCH, "factor": 10},
+                      reuse=True, check=False)
+    assert not swap.success and "`macro_tests`.`by_year` is partitioned by (toYear(date)): toYear(date) is coarser than a month" in swap.text
+    backup = matrix.operation("refill.backup_partitions", {"database": "macro_tests", "tables": ["by_week"],
+                                                           "partitions": [MARCH], "suffix": "w"}, check=False)
+    assert not backup.success and "is a week" in backup.text
+    assert rows(matrix, "macro_tests", "by_year") == before
+    assert matrix.warehouse.scalar("SELECT count() FROM system.tables WHERE database = 'macro_tests'"
+                                   " AND name = 'by_week__refill_backup_w'") == 0
+
+
+def test_a_month_found_in_too_few_partitions_fails_the_swap_the_backup_and_the_restore(matrix):
+    table = "date32__start_of_month"
+    before = rows(matrix, "macro_tests", table)
+    lost = {"lose_partitions": True}
+
+    swap = matrix.dbt("run", "--select", table, vars={"start_month": MARCH, "changed_month": MARCH, "factor": 7, **lost},
+                      reuse=True, check=False)
+    assert not swap.success
+    assert "staged 62 row(s) for `macro_tests`.`date32__start_of_month` but none in a partition of months 2026-03-01" in swap.text
+    assert rows(matrix, "macro_tests", table) == before
+
+    backup = matrix.dbt("run-operation", "refill.backup_partitions", "--args",
+                        f'{{"database": "macro_tests", "tables": ["{table}"], "partitions": ["{MARCH}"], "suffix": "lost"}}',
+                        vars=lost, reuse=True, check=False)
+    assert not backup.success
+    assert (f"`macro_tests`.`{table}` holds 62 row(s) of months 2026-03-01 outside the partitions found for them"
+            " (none); nothing was backed up") in backup.text
+
+    matrix.operation("refill.backup_partitions",
+                     {"database": "macro_tests", "tables": [table], "partitions": [MARCH], "suffix": "kept"})
+    restore = matrix.dbt("run-operation", "refill.restore_partitions", "--args",
+                         f'{{"database": "macro_tests", "tables": ["{table}"], "partitions": ["{MARCH}"], "suffix": "kept"}}',
+                         vars=lost, reuse=True, check=False)
+    assert not restore.success and "nothing was restored" in restore.text
+    assert rows(matrix, "macro_tests", table) == before

@@ -29,6 +29,10 @@
   {%- if not (text.startswith('(') and scan.close == (text | length) - 1) -%}
     {{ return([text]) }}
   {%- endif -%}
+  {%- if not scan.cuts -%}
+    {#- one parenthesised expression, as dbt-clickhouse writes PARTITION BY (…) -#}
+    {{ return(refill._split_partition_key(text[1:-1])) }}
+  {%- endif -%}
   {%- set bounds = [0] + scan.cuts + [scan.close] -%}
   {%- set elements = [] -%}
   {%- for i in range(bounds | length - 1) -%}

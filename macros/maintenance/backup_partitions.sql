@@ -27,6 +27,8 @@
   {%- if not execute -%}{{ return(0) }}{%- endif -%}
 
   {%- do refill._require_tables(database, tables) -%}
+  {#- rendering it refuses a key whose partitions are not months, before any twin is created -#}
+  {%- do refill.month_partitions_query(database, tables, months) -%}
   {%- set state = refill._backup_state(database, tables, suffix) -%}
   {%- set copied = namespace(partitions=0) -%}
   {%- for table in tables -%}
