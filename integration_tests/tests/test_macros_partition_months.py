@@ -192,3 +192,50 @@ def test_a_month_found_in_too_few_partitions_fails_the_swap_the_backup_and_the_r
                          vars=lost, reuse=True, check=False)
     assert not restore.success and "nothing was restored" in restore.text
     assert rows(matrix, "macro_tests", table) == before
+
+
+# (system.tables.partition_key, DESCRIBE types of its elements) -> (element, kind, grain) or a problem
+RULES = [
+    ("toStartOfMonth(date)", ["Date"], (0, "date", "month")),
+    ("(toStartOfMonth(date))", ["Date32"], (0, "date", "month")),
+    ("((toYYYYMM(date), chain))", ["UInt32", "String"], (0, "yyyymm", "month")),
+    ("(chain, toYYYYMM(toDateTime(ts, 'Asia/Tokyo')))", ["LowCardinality(String)", "UInt32"], (1, "yyyymm", "month")),
+    ("toYYYYMMDD(date)", ["UInt32"], (0, "yyyymmdd", "day")),
+    ("date", ["Nullable(Date)"], (0, "date", "day")),
+    ("toStartOfDay(ts)", ["DateTime('Asia/Tokyo')"], (0, "date", "day")),
+    ("(`odd, name`, toDate(ts))", ["String", "Date"], (1, "date", "day")),
+    ("(toYear(date), toYYYYMM(date))", ["UInt16", "UInt32"], (1, "yyyymm", "month")),
+    ("tuple()", [], "not partitioned"),
+    ("", [], "not partitioned"),
+    ("toYear(date)", ["UInt16"], "toYear(date) is coarser than a month"),
+    ("toStartOfQuarter(date)", ["Date"], "coarser than a month"),
+    ("toMonth(date)", ["UInt8"], "coarser than a month"),
+    ("toMonday(date)", ["Date"], "a week partition straddles two months"),
+    ("epoch", ["UInt32"], "no element is a month"),
+    ("intDiv(epoch, 86400)", ["UInt32"], "no element is a month"),
+    ("toStartOfInterval(date, toIntervalMonth(1))", ["Date"], "no element is a month"),
+    ("(toYYYYMM(a), toYYYYMM(b))", ["UInt32", "UInt32"], "more than one element"),
+]
+
+
+def test_a_partition_key_names_its_month_element_or_why_it_cannot(matrix):
+    split = "-- case --"
+    inline = f"\n{split}\n".join(
+        f"{{{{ tojson(refill._partition_month_rule(refill._split_partition_key({key!r}), {types!r})) }}}}"
+        for key, types, _ in RULES)
+    import json
+
+    rendered = [json.loads(text) for text in matrix.compile_inline(inline).split(split)]
+    for (key, _, expected), rule in zip(RULES, rendered):
+        if isinstance(expected, tuple):
+            assert (rule["element"], rule["kind"], rule["grain"], rule["problem"]) == (*expected, None), key
+        else:
+            assert expected in rule["problem"], key
+
+
+def test_a_partition_value_reads_as_its_month(matrix):
+    values = {"toDateTime('2026-04-01 00:00:00', 'Asia/Tokyo')": "date", "toDate32('1969-12-31')": "date",
+              "CAST(NULL, 'Nullable(Date)')": "date", "toUInt32(202604)": "yyyymm", "toUInt32(20260430)": "yyyymmdd"}
+    sql = ", ".join(f"{{{{ refill._month_of_sql({value!r}, {kind!r}) }}}} AS m{i}" for i, (value, kind) in enumerate(values.items()))
+    (row,) = matrix.show(f"SELECT {sql}")
+    assert list(row.values()) == [dt.date(2026, 4, 1), dt.date(1969, 12, 1), None, dt.date(2026, 4, 1), dt.date(2026, 4, 1)]

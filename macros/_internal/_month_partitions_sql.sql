@@ -16,7 +16,7 @@
         ~ ") WHERE month IN (" ~ month_values | join(', ') ~ ") GROUP BY table_name, month, partition_id") -%}
   {%- endfor -%}
   {%- if not selects -%}
-    {{ return("SELECT '' AS table_name, CAST(NULL, 'Nullable(Date)') AS month, '' AS partition_id, toUInt64(0) AS rows WHERE 0") }}
+    {{ return("SELECT '' AS table_name, CAST(NULL, 'Nullable(Date32)') AS month, '' AS partition_id, toUInt64(0) AS rows WHERE 0") }}
   {%- endif -%}
   {#- ORDER BY after UNION ALL would bind to the last SELECT only. -#}
   {{ return('SELECT * FROM (\n' ~ selects | join('\nUNION ALL\n') ~ '\n)\nORDER BY table_name, month, partition_id') }}

@@ -31,7 +31,7 @@
   {%- for element in elements -%}
     {%- set type = (types[loop.index0] or '') | replace('LowCardinality(', '') | replace('Nullable(', '') -%}
     {%- set is_date = type.startswith('Date') -%}
-    {%- set call = modules.re.match('^(\w+)\s*\(', element) -%}
+    {%- set call = modules.re.match('^([A-Za-z0-9_]+) *[(]', element) -%}
     {%- set name = call.group(1) if call else none -%}
     {%- if name in months and (is_date or months[name] != 'date') -%}
       {%- do found.append({'element': loop.index0, 'kind': months[name], 'grain': 'month', 'problem': none}) -%}
