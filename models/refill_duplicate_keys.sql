@@ -23,6 +23,11 @@
       ~ " AND NOT match(name, '__(refill_backup_|refill_stage$|dbt_)')"
       ~ " GROUP BY name ORDER BY name") -%}
   {%- for row in found.rows -%}
+    {#- a key refill cannot place in months (by year, by week, unpartitioned): every
+        partition is scanned, a superset of the recent months -#}
+    {%- set key = refill._partition_months(database, row[0]) -%}
+    {%- set recent = (" AND " ~ key.part_month ~ " >= addMonths(toStartOfMonth(today()), -" ~ [months - 1, 0] | max ~ ")")
+        if key is not none and not key.problem else "" -%}
     {%- set source = refill._table(database, row[0]) -%}
     {%- if cluster -%}{%- set source = 'cluster(' ~ refill._string_literal(cluster) ~ ', ' ~ source ~ ')' -%}{%- endif -%}
     {%- do selects.append(
@@ -33,9 +38,7 @@
         ~ "FROM " ~ source ~ " WHERE _partition_id IN ("
         ~ "SELECT partition_id FROM " ~ refill._system_table('parts')
         ~ " WHERE active AND database = " ~ refill._string_literal(database)
-        ~ " AND table = " ~ refill._string_literal(row[0])
-        ~ " AND toStartOfMonth(if(max_date > toDate(0), max_date, toDate(max_time)))"
-        ~ " >= addMonths(toStartOfMonth(today()), -" ~ [months - 1, 0] | max ~ ")) "
+        ~ " AND table = " ~ refill._string_literal(row[0]) ~ recent ~ ") "
         ~ "GROUP BY " ~ ("_shard_num, " if cluster else "") ~ "_partition_id HAVING rows != keys") -%}
   {%- endfor -%}
 {%- endif -%}

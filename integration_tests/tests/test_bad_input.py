@@ -117,3 +117,26 @@ def test_a_cohort_model_that_breaks_the_contract_is_refused_with_exit_5(seed_lab
     assert any(row.split()[:2] == ["contract", "int_execution_tokens_supply_holders_daily"] and f"({rule}" in row
                for row in captured.out.splitlines())
     assert checksums(seed_lab.warehouse, [seed_lab.schema]) == before
+
+
+def test_a_cohort_table_partitioned_by_year_is_refused_in_preflight_with_exit_5(seed_lab, tmp_path, capsys, monkeypatch):
+    # the model still says toStartOfMonth (the lint passes); the live table was built by year
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    model = "int_execution_tokens_supply_holders_daily"
+    table = f"`{seed_lab.schema}`.`{model}`"
+    key = seed_lab.warehouse.scalar(f"SELECT sorting_key FROM system.tables WHERE database = '{seed_lab.schema}'"
+                                    f" AND name = '{model}'")
+    seed_lab.warehouse.execute_all([
+        f"CREATE TABLE `{seed_lab.schema}`.by_year AS {table} ENGINE = ReplacingMergeTree ORDER BY ({key})"
+        " PARTITION BY toYear(date)",
+        f"INSERT INTO `{seed_lab.schema}`.by_year SELECT * FROM {table}",
+        f"EXCHANGE TABLES `{seed_lab.schema}`.by_year AND {table}",
+        f"DROP TABLE `{seed_lab.schema}`.by_year",
+    ])
+    before = checksums(seed_lab.warehouse, [seed_lab.schema])
+    exit_code = main(["run", *WINDOW, "--project-dir", str(seed_lab.project_dir), "--profiles-dir",
+                      str(seed_lab.profiles_dir), "--state-dir", str(tmp_path / "state")])
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("refill: warning:")]
+    assert exit_code == 5
+    assert len(err) == 1 and f"partitioning: {model}: partitioned by toYear(date): toYear(date) is coarser than a month" in err[0]
+    assert checksums(seed_lab.warehouse, [seed_lab.schema]) == before

@@ -62,7 +62,7 @@ def test_append_over_a_populated_month_doubles_it_for_every_reader(seed_lab):
     session.invoke(["run", "--select", "int_execution_tokens_balances_daily"],
                    manifest=session.parse(vars=APRIL), vars=APRIL)  # the seed's append, no barrier yet
     dup = checks.duplicate_keys(seed_lab.warehouse, seed_lab.schema, ["int_execution_tokens_balances_daily"],
-                                [dt.date(2026, 4, 1)])
+                                [dt.date(2026, 4, 1)], show=lambda sql: session.show(sql, manifest=seed_lab.manifest()))
     assert dup and dup[0].duplicates == 3780  # every April key twice until a merge
     assert refill(seed_lab) == 0
     assert differing(seed_lab) == {}
@@ -93,7 +93,8 @@ def test_an_append_killed_mid_insert_leaves_partial_rows_that_a_retry_stacks_on(
     lab.warehouse.execute(f"SYSTEM STOP MERGES {lab.schema}.{table}")  # what readers see before the next merge
     session = lab.session()
     session.invoke(["run", "--select", table], manifest=session.parse(vars=APRIL), vars=APRIL)  # the naive retry
-    duplicated = checks.duplicate_keys(lab.warehouse, lab.schema, [table], [dt.date(2026, 4, 1)])
+    duplicated = checks.duplicate_keys(lab.warehouse, lab.schema, [table], [dt.date(2026, 4, 1)],
+                                       show=lambda sql: session.show(sql, manifest=lab.manifest()))
     assert duplicated and duplicated[0].duplicates >= 3780
     lab.close()
 

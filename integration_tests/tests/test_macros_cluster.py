@@ -23,7 +23,7 @@ STATEMENTS = {
     "create_backup": "refill._create_backup_sql('db', 't', 't__refill_backup_r1', 'refill backup of t')",
     "comment": "refill._comment_sql('db', 't__refill_backup_r1', 'refill backup of t')",
     "drop_backup": "refill._drop_table_sql('db', 't__refill_backup_r1')",
-    "partitions": "refill.month_partitions_query('db', ['t'], ['2026-04-01'])",
+    "partitions": "refill._month_partitions_sql('db', {'t': \"toStartOfMonth(CAST(partition, 'Date'))\"}, ['2026-04-01'])",
     "mutations": "refill.failed_mutations_query('db', ['t'])",
     "copy_check": "refill._partition_counts_sql('db', 't', 't__refill_backup_r1', ['20260401'])",
     "duplicates": "refill._duplicate_keys_sql('db', {'t': ['20260401']}, {'t': 'date, k'})",

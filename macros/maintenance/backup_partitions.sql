@@ -15,8 +15,9 @@
   PARTITION FROM, which would add the rows a second time) and is checked row for row
   per partition against the source. Returns the number of partitions copied.
 
-  With partitions coarser than a month (say by year), the whole partition holding the
-  month is copied, and restored.
+  The partitions of a month come from the partition key (month_partitions_query): daily
+  partitions are copied with their month; a key coarser than a month is refused. Rows of
+  a month outside the partitions found for it fail the copy before anything is copied.
 -#}
 {% macro default__backup_partitions(database, tables, partitions, suffix, overwrite=false) %}
   {%- set database = refill._name(database, 'database') -%}
@@ -26,6 +27,8 @@
   {%- if not execute -%}{{ return(0) }}{%- endif -%}
 
   {%- do refill._require_tables(database, tables) -%}
+  {#- rendering it refuses a key whose partitions are not months, before any twin is created -#}
+  {%- do refill.month_partitions_query(database, tables, months) -%}
   {%- set state = refill._backup_state(database, tables, suffix) -%}
   {%- set copied = namespace(partitions=0) -%}
   {%- for table in tables -%}
@@ -53,6 +56,7 @@
       {%- for row in run_query(refill.month_partitions_query(database, [table, backup], todo)).rows -%}
         {%- if row[2] not in ids -%}{%- do ids.append(row[2]) -%}{%- endif -%}
       {%- endfor -%}
+      {%- do refill._check_month_partitions(database, [table, backup], todo, ids, 'backed up') -%}
       {%- if ids -%}
         {%- do run_query(refill._replace_partitions_sql(database, backup, table, ids)) -%}
         {%- set differ = refill._partition_counts_differ(database, table, backup, ids) -%}

@@ -4,33 +4,27 @@
 
 {#-
   Which partitions hold each month: rows (table_name, month, partition_id, rows), one
-  per table, month and active partition. The months come from each part's min/max of
-  the partition key's date column (min_date for Date, min_time for DateTime), so any
-  partitioning by a date works and no column name is needed; a month with no row in a
-  table has no row here.
+  per table, month and active partition; a month with no row in a table has no row here,
+  and a table that does not exist has none.
+
+  The month of a partition is the month its partition value names under the table's
+  partition key (see _partition_months): daily partitions belong to their month, and a
+  key refill cannot place in months (coarser than a month, weekly, not a date) is a
+  compiler error naming the table, never a guess.
 -#}
 {% macro default__month_partitions_query(database, tables, partitions) %}
   {%- set database = refill._name(database, 'database') -%}
   {%- set tables = refill._name_list(tables, 'tables') -%}
   {%- set months = refill._month_list(partitions, 'partitions') -%}
-  {%- set month_values = [] -%}
-  {%- for month in months -%}{%- do month_values.append("toDate('" ~ month ~ "')") -%}{%- endfor -%}
-  {%- set query -%}
-    SELECT table AS table_name, month, partition_id, sum(rows) AS rows
-    FROM (
-        SELECT DISTINCT
-            table, partition_id, name, rows,
-            if(min_date > toDate(0), min_date, toDate(min_time)) AS first_day,
-            if(max_date > toDate(0), max_date, toDate(max_time)) AS last_day
-        FROM {{ refill._system_table('parts') }}
-        WHERE active
-          AND database = {{ refill._string_literal(database) }}
-          AND table IN ({{ refill._literal_list(tables) }})
-    )
-    ARRAY JOIN [{{ month_values | join(', ') }}] AS month
-    WHERE first_day <= toLastDayOfMonth(month) AND last_day >= month
-    GROUP BY table_name, month, partition_id
-    ORDER BY table_name, month, partition_id
-  {%- endset -%}
-  {{ return(query) }}
+  {%- set part_months = {} -%}
+  {%- for table in tables if execute -%}
+    {%- set key = refill._partition_months(database, table) -%}
+    {%- if key is not none and key.problem -%}
+      {{ exceptions.raise_compiler_error("refill: " ~ refill._table(database, table) ~ " is partitioned by "
+          ~ (key.partition_key or 'tuple()') ~ ": " ~ key.problem) }}
+    {%- elif key is not none -%}
+      {%- do part_months.update({table: key.part_month}) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(refill._month_partitions_sql(database, part_months, months)) }}
 {% endmacro %}

@@ -42,6 +42,9 @@
         {%- if row[2] not in ids -%}{%- do ids.append(row[2]) -%}{%- endif -%}
       {%- endfor -%}
     {%- endif -%}
+    {%- if wanted -%}
+      {%- do refill._check_month_partitions(database, [table, backup], wanted, ids, 'restored') -%}
+    {%- endif -%}
     {%- if ids -%}
       {%- do run_query(refill._replace_partitions_sql(database, table, backup, ids)) -%}
       {%- set differ = refill._partition_counts_differ(database, table, backup, ids) -%}

@@ -5,9 +5,14 @@
 {#-
   Replace every partition of `target_relation` that holds a month in
   [window_start, window_end] with the same partition of `staging_relation`.
-  Partitions come from system.parts (min/max of the partition key's date column), so no
-  column name is needed. A target partition the staging table does not have is replaced
-  by nothing: its keys no longer exist in the recompute.
+  Which partitions hold a month comes from the partition key (month_partitions_query),
+  so no column name is needed. A target partition the staging table does not have is
+  replaced by nothing: its keys no longer exist in the recompute.
+
+  Staging rows that would not be swapped are an error, not a quiet 0: rows staged while
+  no staging partition holds a window month (the model wrote other months, or its
+  partitions were not recognised), or rows of a window month outside the partitions
+  found for it, in either table. Nothing is swapped then.
 -#}
 {% macro default__swap_months(staging_relation, target_relation, window_start, window_end) %}
   {%- set window_start = refill._month_start(window_start, 'window_start') -%}
@@ -15,19 +20,22 @@
   {%- if window_end < window_start -%}
     {{ exceptions.raise_compiler_error("refill: swap_months window_end " ~ window_end ~ " is before window_start " ~ window_start) }}
   {%- endif -%}
-  {%- set parts_sql -%}
-    SELECT DISTINCT partition_id
-    FROM {{ refill._system_table('parts') }}
-    WHERE active
-      AND database = {{ refill._string_literal(target_relation.schema) }}
-      AND table IN ({{ refill._string_literal(target_relation.identifier) }}, {{ refill._string_literal(staging_relation.identifier) }})
-      AND toStartOfMonth(if(min_date > toDate(0), min_date, toDate(min_time)))
-          BETWEEN toDate('{{ window_start }}') AND toDate('{{ window_end }}')
-    ORDER BY partition_id
-  {%- endset -%}
-  {#- rows, not columns[0]: an empty result may come back without columns -#}
+  {%- set months = refill._months_between(window_start, window_end) -%}
+  {%- set database = target_relation.schema -%}
   {%- set partition_ids = [] -%}
-  {%- for row in run_query(parts_sql).rows -%}{%- do partition_ids.append(row[0]) -%}{%- endfor -%}
+  {%- set staged = namespace(partitions=0) -%}
+  {%- for row in run_query(refill.month_partitions_query(database, [target_relation.identifier, staging_relation.identifier], months)).rows -%}
+    {%- if row[2] not in partition_ids -%}{%- do partition_ids.append(row[2]) -%}{%- endif -%}
+    {%- if row[0] == staging_relation.identifier -%}{%- set staged.partitions = staged.partitions + 1 -%}{%- endif -%}
+  {%- endfor -%}
+  {%- set partition_ids = partition_ids | sort -%}
+  {%- set staged_rows = run_query("SELECT count() FROM " ~ staging_relation).rows[0][0] | int -%}
+  {%- if staged_rows > 0 and staged.partitions == 0 -%}
+    {{ exceptions.raise_compiler_error("refill: " ~ staging_relation ~ " staged " ~ staged_rows ~ " row(s) for "
+        ~ target_relation ~ " but none in a partition of months " ~ months | join(', ') ~ ": the model wrote other months, "
+        ~ "or its partitions are not filed under months; nothing was swapped") }}
+  {%- endif -%}
+  {%- do refill._check_month_partitions(database, [staging_relation.identifier, target_relation.identifier], months, partition_ids, 'swapped') -%}
   {%- if partition_ids | length == 0 -%}{{ return(0) }}{%- endif -%}
   {%- call statement('refill_swap_months') -%}
     ALTER TABLE {{ target_relation }} {{ on_cluster_clause(target_relation) }}

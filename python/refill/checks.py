@@ -8,8 +8,9 @@ tables are read on every replica and the rows of MergeTree tables once per shard
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from refill.sql import data_table, ident, literal
 from refill.warehouse import Warehouse
@@ -129,39 +130,32 @@ def zero_usd_days(
     return found
 
 
-def partitions_of_months(
-    warehouse: Warehouse, schema: str, relation: str, months: Sequence[dt.date]
-) -> list[str]:
-    """Active partition ids of ``relation`` whose rows fall in ``months`` (monthly partitioning)."""
-    month_list = ", ".join(literal(m) for m in months)
-    rows = warehouse.rows(
-        f"SELECT DISTINCT partition_id FROM {warehouse.system_table('parts')}"
-        f" WHERE active AND database = {literal(schema)} AND table = {literal(relation)}"
-        f" AND toStartOfMonth(if(min_date > toDate(0), min_date, toDate(min_time))) IN ({month_list})"
-        " ORDER BY partition_id"
-    )
-    return [r[0] for r in rows]
-
-
 def duplicate_keys(
-    warehouse: Warehouse, schema: str, relations: Iterable[str], months: Sequence[dt.date]
+    warehouse: Warehouse,
+    schema: str,
+    relations: Iterable[str],
+    months: Sequence[dt.date],
+    *,
+    show: Callable[[str], Any],
 ) -> list[DuplicateKeys]:
-    """Partitions in ``months`` where a ReplacingMergeTree holds a sorting key more than once
-    (what a reader without FINAL double-counts)."""
-    found = []
+    """Partitions of ``months`` where a ReplacingMergeTree holds a sorting key more than once
+    (what a reader without FINAL double-counts), summed over shards.
+
+    ``show`` runs an inline Jinja query through dbt and returns its agate table (the
+    orchestrator's ``DbtSession.show`` with its manifest): the scan is the package's
+    ``duplicate_keys_query``, so which partitions hold a month has one definition, the
+    package's, read from each table's partition key.
+    """
+    keys = {}
     for relation in relations:
         engine_and_key = relation_engine(warehouse, schema, relation)
-        if not engine_and_key or "ReplacingMergeTree" not in engine_and_key[0] or not engine_and_key[1]:
-            continue
-        engine, key = engine_and_key
-        source = data_table(schema, relation, warehouse.cluster, engine)
-        # per shard: a key is a duplicate where one shard holds it twice (shards hold different keys)
-        by_shard = " GROUP BY _shard_num" if warehouse.cluster else ""
-        for partition_id in partitions_of_months(warehouse, schema, relation, months):
-            extra = warehouse.scalar(
-                f"SELECT sum(extra) FROM (SELECT count() - uniqExact(tuple({key})) AS extra FROM {source}"
-                f" WHERE _partition_id = {literal(partition_id)}{by_shard})"
-            )
-            if extra:
-                found.append(DuplicateKeys(relation, partition_id, key, int(extra)))
-    return found
+        if engine_and_key and "ReplacingMergeTree" in engine_and_key[0] and engine_and_key[1]:
+            keys[relation] = engine_and_key[1]
+    if not keys or not months:
+        return []
+    arguments = ", ".join(json.dumps(a) for a in (schema, sorted(keys), [m.isoformat() for m in months]))
+    extra: dict[tuple[str, str], int] = {}
+    for table_name, partition_id, rows, distinct in show(f"{{{{ refill.duplicate_keys_query({arguments}) }}}}").rows:
+        extra[(table_name, partition_id)] = extra.get((table_name, partition_id), 0) + int(rows) - int(distinct)
+    return [DuplicateKeys(relation, partition_id, keys[relation], n)
+            for (relation, partition_id), n in sorted(extra.items()) if n]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     if not options.skip_cohort:
         problems += preflight.check_graph(graph, cohort, settings.prices_model)
         problems += preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
+        problems += preflight.check_partitioning(session, manifest, session.schema, set(graph.names(cohort)))
     if problems:
         raise PreflightRefused(problems)
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")

@@ -3,6 +3,7 @@ mutations on the tables the plan touches, and back up the partitions Phase 1 rep
 
 from __future__ import annotations
 
+import json
 import sys
 
 from refill.errors import ExitCode, PreflightProblem
@@ -63,6 +64,25 @@ def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> l
             "contract", model, f"({codes}) {errors[0].message}; `python -m refill lint` lists every finding",
             ExitCode.CONTRACT))
     return problems
+
+
+def check_partitioning(session, manifest, schema: str, cohort_names: set[str]) -> list[PreflightProblem]:
+    """Cohort tables whose partitions refill cannot place in months, as ``partitioning``
+    problems (exit 5): Phase 1 swaps, backs up and restores whole months, so a partition
+    holding several months (by year, by quarter, by week, unpartitioned) would be replaced
+    whole by one month's rows. Read-only: the package's ``partitioning_problems_query``
+    (the one definition of a month's partitions lives in the package), through ``dbt show``.
+    A cohort table that does not exist yet is no problem: its first build replaces nothing.
+    """
+    if not cohort_names:
+        return []
+    query = f"{{{{ refill.partitioning_problems_query({json.dumps(schema)}, {json.dumps(sorted(cohort_names))}) }}}}"
+    return [
+        PreflightProblem(kind="partitioning", model=table,
+                         message=f"partitioned by {key or 'tuple()'}: {problem}; "
+                                 "partition it by toStartOfMonth(), toYYYYMM() or a day, or leave it out of the cohort")
+        for table, key, problem in session.show(query, manifest=manifest).rows
+    ]
 
 
 def backup_table_suffix(plan: RefillPlan) -> str:

@@ -42,7 +42,8 @@ def verify(ctx: RunContext) -> dict:
         warehouse, plan.schema, scope, plan.window.gap_days,
         date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
     )
-    duplicates = checks.duplicate_keys(warehouse, plan.schema, plan.cohort, plan.window.months)
+    duplicates = checks.duplicate_keys(warehouse, plan.schema, plan.cohort, plan.window.months,
+                                      show=lambda sql: ctx.session.show(sql, manifest=ctx.manifest))
     violations = canary.scan_all(ctx)
     problems = [f"{z.relation}.{z.column} is 0/NULL on {z.day} in {z.rows} row(s) where a price exists"
                 for z in zero_usd]
