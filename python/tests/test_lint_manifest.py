@@ -159,7 +159,10 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
     options = RunOptions(window=make_window(from_date=dt.date(2026, 4, 17), today=dt.date(2026, 4, 27)),
                          project_dir=project, prices_model="prices")
     with pytest.raises(PreflightRefused) as refused:
-        build_plan(options, SimpleNamespace(project_dir=project), broken)
+        # no warehouse here: the partitioning check (engine-tested elsewhere) finds no table to refuse
+        session = SimpleNamespace(project_dir=project, schema="lint_fixtures",
+                                  show=lambda sql, manifest: SimpleNamespace(rows=[]))
+        build_plan(options, session, broken)
     problems = refused.value.problems
     assert refused.value.exit_code == ExitCode.CONTRACT
     assert {p.kind for p in problems} == {"graph", "contract"}
