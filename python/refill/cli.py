@@ -80,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(rollback)
 
-    kill = commands.add_parser("kill-mutations", help="kill failed (poisoned) mutations in the target schema")
-    kill.add_argument("--tables", default="", help="comma-separated model names (default: the whole schema)")
+    kill = commands.add_parser("kill-mutations", help="kill failed (poisoned) mutations in the project's databases")
+    kill.add_argument("--tables", default="",
+                      help="comma-separated model names, each where dbt put it (default: every database the "
+                           "project writes, custom schemas included)")
     kill.add_argument("--dry-run", action="store_true", help="list what would be killed")
     _add_dbt_target_flags(kill)
 

@@ -224,22 +224,23 @@ def detect(options: DetectOptions) -> Detection:
     materialized = [n for n in downstream if n.resource_type == "model" and n.materialized in MATERIALIZED]
     first, last, date_column = options.first, options.today, settings.date_column
     with Warehouse(session.credentials, session.project_dir) as warehouse:
-        prices_schema = prices.schema or session.schema
-        columns = checks.relation_columns(warehouse, prices_schema, prices.relation)
+        priced_at = prices.relation
+        columns = checks.relation_columns(warehouse, priced_at.database, priced_at.identifier)
         if not columns:
-            raise StepFailed(f"prices model {settings.prices_model} does not exist in {prices_schema}: build it first")
+            raise StepFailed(f"prices model {settings.prices_model} does not exist as {priced_at}: build it first")
         if not columns.get(date_column, "").startswith(checks._DATE_TYPES):
             raise BadInput(f"prices model {settings.prices_model} has no date column '{date_column}' "
                            "(var refill_date_column)")
         entities = entity_columns(session, columns, date_column)
-        priced = priced_entities(warehouse, prices_schema, prices.relation, date_column, entities, first, last)
+        priced = priced_entities(warehouse, priced_at.database, priced_at.identifier, date_column, entities,
+                                 first, last)
         missing = missing_days(priced, first, last)
         priced_days_sql = (f"SELECT DISTINCT toDate({ident(date_column)})"
-                           f" FROM {checks.source_of(warehouse, prices_schema, prices.relation)}")
+                           f" FROM {checks.source_of(warehouse, priced_at.database, priced_at.identifier)}")
         damaged: dict[dt.date, dict[str, int]] = {}
         checked = []
         for node in materialized:
-            by_day = checks.damaged_rows_by_day(warehouse, node.schema or session.schema, node.relation, first, last,
+            by_day = checks.damaged_rows_by_day(warehouse, node.relation.database, node.relation.identifier, first, last,
                                                 date_column=date_column, priced_days_sql=priced_days_sql)
             if by_day is None:
                 continue

@@ -109,6 +109,8 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         skip_cohort=options.skip_cohort,
         skip_lineage=options.skip_lineage,
         months_per_run=lineage.months_per_run(lineage.partition_limit(session.credentials)),
+        relations=graph.relations({graph.by_name(settings.prices_model).unique_id, *cohort, *lineage_ids,
+                                   *downstream_ids}),
     )
     return plan, graph
 

@@ -9,7 +9,7 @@ from refill import checks
 from refill.errors import CheckFailed
 from refill.phases import canary
 from refill.phases.context import RefillPlan, RunContext, Step
-from refill.sql import ident, table
+from refill.sql import ident
 
 PHASE = "phase4"
 
@@ -32,17 +32,20 @@ def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
 
 def priced_days_sql(plan: RefillPlan) -> str:
     column = plan.settings.date_column
-    return f"SELECT DISTINCT toDate({ident(column)}) FROM {table(plan.schema, plan.settings.prices_model)}"
+    return f"SELECT DISTINCT toDate({ident(column)}) FROM {plan.relation(plan.settings.prices_model).sql}"
 
 
 def verify(ctx: RunContext) -> dict:
     plan, warehouse = ctx.plan, ctx.warehouse
     scope = [n for n in (*plan.cohort, *plan.lineage_models, *plan.downstream_models)]
-    zero_usd = checks.zero_usd_days(
-        warehouse, plan.schema, scope, plan.window.gap_days,
-        date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
-    )
-    duplicates = checks.duplicate_keys(warehouse, plan.schema, plan.cohort, plan.window.months)
+    zero_usd, duplicates = [], []
+    for database, tables in plan.tables_by_database(scope).items():
+        zero_usd += checks.zero_usd_days(
+            warehouse, database, tables, plan.window.gap_days,
+            date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
+        )
+    for database, tables in plan.tables_by_database(plan.cohort).items():
+        duplicates += checks.duplicate_keys(warehouse, database, tables, plan.window.months)
     violations = canary.scan_all(ctx)
     problems = [f"{z.relation}.{z.column} is 0/NULL on {z.day} in {z.rows} row(s) where a price exists"
                 for z in zero_usd]

@@ -1,0 +1,92 @@
+"""Relations come from the graph: a cohort model in a custom schema, under an alias, or with
+``database=`` is refilled where dbt really put it, and equals the from-scratch build.
+
+Issue #12 kind 3. Each project also holds a cohort aggregator in the profile's schema that
+reads the custom one (so one refill's cohort spans two databases) and a fact table in a
+third schema, so every statement refill issues (kill mutations, backup, swap, canary, verify,
+finish) has to group the plan's relations by their database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from incident_project import IncidentProject, differing, run_args
+from incident_shapes import HISTORY_START, PRICES_VIEW, RAW_TABLES, cohort_config, feed, month_window
+
+pytestmark = pytest.mark.engine
+
+GAP, TODAY = dt.date(2026, 4, 17), dt.date(2026, 4, 27)
+
+
+def volume_cohort(extra: str) -> str:
+    return cohort_config("(date, token)", extra=extra) + """
+SELECT t.day AS date, t.token AS token, sum(t.amount) AS volume, sum(t.amount * p.price) AS volume_usd
+FROM {{ source('raw', 'transfers') }} AS t
+LEFT JOIN {{ ref('prices') }} AS p ON p.token = t.token AND p.date = t.day
+WHERE 1 = 1
+""" + month_window("t.day") + """
+GROUP BY date, token
+"""
+
+
+# a cohort model reading the custom-relation one: Phase 1 must swap the two in order
+VOLUME_TOTAL = cohort_config("date") + """
+SELECT date, sum(volume_usd) AS total_usd FROM {{ ref('volume') }}
+WHERE 1 = 1
+""" + month_window("date") + """
+GROUP BY date
+"""
+
+FCT_VOLUME = """
+{{ config(materialized='table', schema='marts', engine='MergeTree()', order_by='date') }}
+SELECT date, total_usd FROM {{ ref('volume_total') }}
+"""
+
+SHAPES = {
+    # dbt-clickhouse writes schema='analytics' into the database `<target schema>_analytics`
+    "schema": ("schema='analytics',", "inc_analytics", "volume"),
+    "alias": ("alias='volume_daily',", "inc", "volume_daily"),
+    # dbt-clickhouse has no database level above the schema: its generate_database_name
+    # ignores database=, so the model stays in the target schema under its own name
+    "database": ("database='analytics',", "inc", "volume"),
+}
+
+
+def relations_project(tmp_path, shape: str) -> IncidentProject:
+    extra = SHAPES[shape][0]
+    return IncidentProject(
+        tmp_path,
+        models={"prices.sql": PRICES_VIEW, "volume.sql": volume_cohort(extra),
+                "volume_total.sql": VOLUME_TOTAL, "fct_volume.sql": FCT_VOLUME},
+        raw_tables=RAW_TABLES, feed=feed, prices_model="prices",
+        vars={"refill_canaries": [{"model": "volume", "date_column": "date", "value_column": "volume_usd",
+                                   "group_by": ["token"], "threshold": 1000, "zero_is_anomaly": True}]},
+    )
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_refill_of_a_cohort_model_with_a_custom_relation_equals_the_fresh_build(tmp_path, shape):
+    _, database, identifier = SHAPES[shape]
+    project = relations_project(tmp_path, shape)
+    with project:
+        project.replay([GAP], TODAY, history_start=HISTORY_START)
+        project.build_truth(TODAY, history_start=HISTORY_START)
+        assert project.relations()["volume"] == f"`{database}`.`{identifier}`"
+        assert set(differing(project.diff())) == {"volume", "volume_total", "fct_volume"}
+    detected = project.refill("detect", "--today", TODAY.isoformat(), "--format", "json")
+    assert detected.returncode == 3, detected.stdout[-2000:] + detected.stderr[-2000:]
+    assert json.loads(detected.stdout)["days"][0]["damaged"] == {"volume": 3, "volume_total": 1, "fct_volume": 1}
+    result = project.refill(*run_args(GAP, TODAY))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    with project:
+        assert differing(project.diff()) == {}
+        # the run's backups and staging tables were dropped where they were made
+        leftovers = project.rows(
+            "SELECT database, name FROM system.tables WHERE startsWith(database, 'inc')"
+            " AND (name LIKE '%refill_backup%' OR name LIKE '%refill_stage%')")
+        assert leftovers == []
+
