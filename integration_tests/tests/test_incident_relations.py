@@ -56,7 +56,7 @@ SHAPES = {
 }
 
 
-def relations_project(tmp_path, shape: str) -> IncidentProject:
+def relations_project(tmp_path, shape: str, **vars) -> IncidentProject:
     extra = SHAPES[shape][0]
     return IncidentProject(
         tmp_path,
@@ -64,7 +64,7 @@ def relations_project(tmp_path, shape: str) -> IncidentProject:
                 "volume_total.sql": VOLUME_TOTAL, "fct_volume.sql": FCT_VOLUME},
         raw_tables=RAW_TABLES, feed=feed, prices_model="prices",
         vars={"refill_canaries": [{"model": "volume", "date_column": "date", "value_column": "volume_usd",
-                                   "group_by": ["token"], "threshold": 1000, "zero_is_anomaly": True}]},
+                                   "group_by": ["token"], "threshold": 1000, "zero_is_anomaly": True}], **vars},
     )
 
 
@@ -90,3 +90,24 @@ def test_refill_of_a_cohort_model_with_a_custom_relation_equals_the_fresh_build(
             " AND (name LIKE '%refill_backup%' OR name LIKE '%refill_stage%')")
         assert leftovers == []
 
+
+def test_cleanup_and_the_orphan_view_cover_every_schema_and_drop_only_what_the_project_owns(tmp_path):
+    project = relations_project(tmp_path, "schema", refill_observability=True)
+    owned = {("inc_analytics", "volume__dbt_backup"), ("inc_marts", "fct_volume__dbt_tmp"),
+             ("inc", "volume_total__dbt_new_data_0a1b")}
+    # no model of the project writes these: another project's, or a name that only looks like
+    # ours (`volume` lives in inc_analytics, not in inc)
+    foreign = {("inc", "x__dbt_backup"), ("inc_analytics", "x__dbt_tmp"), ("inc", "volume__dbt_backup")}
+    with project:
+        project.build(TODAY, history_start=HISTORY_START)
+        for database, name in owned | foreign:
+            project.lab.warehouse.execute(f"CREATE TABLE `{database}`.`{name}` (a UInt8) ENGINE = MergeTree ORDER BY a")
+        listed = set(project.rows("SELECT database_name, table_name FROM inc.refill_orphan_tables"))
+        assert listed == owned | foreign
+    result = project.refill("cleanup", "--older-than", "0s")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    with project:
+        left = set(project.rows("SELECT database, name FROM system.tables WHERE startsWith(database, 'inc')"))
+    assert not owned & left, result.stdout
+    assert foreign <= left, result.stdout
+    assert "no model of this project owns it" in result.stdout
