@@ -59,7 +59,10 @@ class IncidentProject:
 
     ``models`` maps a path under ``models/`` to its SQL; ``extra_files`` maps any other
     project path (``macros/x.sql``, ``models/schema.yml``) to its text; ``vars`` become the
-    project's vars (``prices_model`` defaults to ``prices_model``'s value).
+    project's vars (``prices_model`` defaults to ``prices_model``'s value). ``raw_schema`` is
+    the sources' schema as written in ``_sources.yml`` (say ``{{ var('raw_schema') }}``);
+    ``raw_vars`` maps a target's raw schema to the ``--vars`` every dbt invocation on that
+    target passes, as a user of a project that needs vars to parse does.
     """
 
     root: Path
@@ -73,6 +76,8 @@ class IncidentProject:
     schema: str = "inc"
     threads: int = 1
     custom_settings: Mapping[str, Any] | None = None
+    raw_schema: str = "{{ target.schema }}_raw"
+    raw_vars: Callable[[str], Mapping[str, Any]] | None = None  # raw schema -> --vars of its target
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -80,11 +85,15 @@ class IncidentProject:
         self._write_project()
         self.lab = Lab(self.root / "work", schema=self.schema, threads=self.threads, quiet=True,
                        project_dir=self.project_dir, custom_settings=dict(self.custom_settings or {}),
-                       artifacts_dir=self.root / "dbt")
+                       artifacts_dir=self.root / "dbt",
+                       cli_vars={target: self.cli_vars(target) for target in (LAB_TARGET, TRUTH_TARGET)})
 
     def raw_of(self, target: str) -> str:
         """The database of the raw feeds of ``target``."""
         return f"{self.schema}_raw" if target == LAB_TARGET else f"{self.schema}_truth_raw"
+
+    def cli_vars(self, target: str = LAB_TARGET) -> dict[str, Any]:
+        return dict(self.raw_vars(self.raw_of(target))) if self.raw_vars else {}
 
     # -- the project -----------------------------------------------------------------
 
@@ -107,7 +116,7 @@ class IncidentProject:
                 "version": 2,
                 "sources": [{
                     "name": "raw",
-                    "schema": "{{ target.schema }}_raw",
+                    "schema": self.raw_schema,
                     "tables": [{"name": t.name} for t in self.raw_tables],
                 }],
             }, sort_keys=False),

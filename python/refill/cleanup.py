@@ -136,13 +136,15 @@ def run_cleanup(
     profiles_dir: Path | None,
     target: str | None,
     older_than: dt.timedelta,
+    cli_vars: dict | None = None,
     dry_run: bool,
     drop_unjournaled_backups: bool = False,
     state_root: Path | None = None,
 ) -> int:
     from refill.orchestrator import state_dir, target_locks
 
-    session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target, quiet=True)
+    session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target, quiet=True,
+                         cli_vars=cli_vars or {})
     store = JournalStore(state_dir(state_root, session))
     manifest = session.parse()
     journals = _journals(store)

@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 from refill import __version__
 from refill.errors import BadInput, ExitCode, RefillError
+from refill.settings import parse_vars
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +24,11 @@ def _add_dbt_target_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-dir", type=Path, default=None, help="dbt project (default: cwd)")
     parser.add_argument("--profiles-dir", type=Path, default=None, help="directory with profiles.yml")
     parser.add_argument("--target", default=None, help="profile target (default: the profile's)")
+    parser.add_argument("--vars", default=None, metavar="YAML",
+                        help="the project's dbt vars, YAML or JSON as dbt's --vars (e.g. '{raw_schema: raw}'); "
+                             "every dbt invocation of the command gets them, merged under the vars refill sets "
+                             "itself (start_month, end_month, price_lookback_days, incremental_end_date, …): "
+                             "refill's win on a conflict")
 
 
 def _non_negative_int(text: str) -> int:
@@ -155,6 +161,7 @@ def _run_refill(args: argparse.Namespace) -> int:
     )
     if args.report and not args.report.resolve().parent.is_dir():
         raise BadInput(f"--report: directory {args.report.resolve().parent} does not exist")
+    cli_vars = parse_vars(args.vars)
     options = RunOptions(
         window=window,
         project_dir=args.project_dir or Path.cwd(),
@@ -171,6 +178,7 @@ def _run_refill(args: argparse.Namespace) -> int:
         report_path=args.report,
         state_dir=args.state_dir,
         command=shlex.join(["python", "-m", "refill", *args.argv]),
+        cli_vars=cli_vars,
     )
     return run_refill(options)
 
@@ -178,14 +186,15 @@ def _run_refill(args: argparse.Namespace) -> int:
 def _session(args: argparse.Namespace):
     from refill.session import DbtSession
 
-    return DbtSession(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target)
+    return DbtSession(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target,
+                      cli_vars=parse_vars(args.vars))
 
 
 def _run_rollback(args: argparse.Namespace) -> int:
     from refill.rollback import run_rollback
 
     return run_rollback(args.run, project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
-                        target=args.target, state_root=args.state_dir)
+                        target=args.target, state_root=args.state_dir, cli_vars=parse_vars(args.vars))
 
 
 def _run_kill_mutations(args: argparse.Namespace) -> int:
@@ -221,13 +230,14 @@ def _run_detect(args: argparse.Namespace) -> int:
     from refill.plan import parse_date, utc_today
 
     options = DetectOptions(
+        cli_vars=parse_vars(args.vars),
         today=parse_date(args.today, "--today") if args.today else utc_today(),
         window_days=args.window_days,
         project_dir=args.project_dir or Path.cwd(),
         profiles_dir=args.profiles_dir,
         target=args.target,
         prices_model=args.prices_model,
-        passthrough=_target_flags_as_typed(args, "prices-model", "project-dir", "profiles-dir", "target"),
+        passthrough=_target_flags_as_typed(args, "prices-model", "project-dir", "profiles-dir", "target", "vars"),
     )
     return run_detect(options, output_format=args.output_format)
 
@@ -236,7 +246,8 @@ def _run_cleanup(args: argparse.Namespace) -> int:
     from refill.cleanup import parse_duration, run_cleanup
 
     return run_cleanup(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
-                       target=args.target, older_than=parse_duration(args.older_than), dry_run=args.dry_run,
+                       target=args.target, cli_vars=parse_vars(args.vars),
+                       older_than=parse_duration(args.older_than), dry_run=args.dry_run,
                        drop_unjournaled_backups=args.drop_unjournaled_backups, state_root=args.state_dir)
 
 
@@ -263,7 +274,8 @@ def _run_lint(args: argparse.Namespace) -> int:
     select = [name for value in args.select or [] for name in value.replace(",", " ").split()]
     return run_lint(
         paths=args.paths, project_dir=args.project_dir, profiles_dir=args.profiles_dir, target=args.target,
-        manifest=args.manifest, parse=args.parse, select=select, tag=args.tag, output_format=args.output_format,
+        manifest=args.manifest, parse=args.parse, cli_vars=parse_vars(args.vars), select=select, tag=args.tag,
+        output_format=args.output_format,
         jobs=args.jobs,
     )
 

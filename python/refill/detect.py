@@ -46,6 +46,7 @@ class DetectOptions:
     prices_model: str | None = None
     # flags the user typed that select the project and target: repeated in the printed command
     passthrough: tuple[str, ...] = ()
+    cli_vars: dict = field(default_factory=dict)  # the user's --vars
 
     @property
     def first(self) -> dt.date:
@@ -177,7 +178,7 @@ def format_text(found: Detection) -> str:
 def entity_columns(session: DbtSession, columns: dict[str, str], date_column: str) -> tuple[str, ...]:
     """The columns that name an entity in the prices model: var ``refill_price_entity``
     (a name or a list), else every string-typed column other than the date."""
-    declared = project_vars(session.project_dir).get(ENTITY_VAR)
+    declared = project_vars(session.project_dir, session.cli_vars).get(ENTITY_VAR)
     if declared:
         names = (declared,) if isinstance(declared, str) else tuple(str(c) for c in declared)
         unknown = [c for c in names if c not in columns]
@@ -213,8 +214,8 @@ def detect(options: DetectOptions) -> Detection:
     if not 1 <= options.window_days <= MAX_LOOKBACK_DAYS:
         raise BadInput(f"--window-days must be between 1 and {MAX_LOOKBACK_DAYS}, got {options.window_days}")
     session = DbtSession(project_dir=options.project_dir, profiles_dir=options.profiles_dir,
-                         target=options.target, quiet=True)
-    settings = resolve_settings(session.project_dir, prices_model=options.prices_model)
+                         target=options.target, quiet=True, cli_vars=options.cli_vars)
+    settings = resolve_settings(session.project_dir, prices_model=options.prices_model, cli_vars=session.cli_vars)
     manifest = session.parse()
     graph = ProjectGraph.from_manifest(manifest)
     prices = graph.by_name(settings.prices_model)

@@ -41,7 +41,7 @@ def kill_mutations(session: DbtSession, tables: list[str], *, dry_run: bool) -> 
 
 def run_canaries(session: DbtSession, *, first_month: dt.date, end: dt.date, models: list[str]) -> int:
     """The project's ``refill_canaries`` (or those of ``models``); exit 3 on a violation."""
-    settings = resolve_settings(session.project_dir)
+    settings = resolve_settings(session.project_dir, cli_vars=session.cli_vars)
     canaries = [c for c in settings.canaries if not models or c.model in models]
     if not canaries:
         raise BadInput("no canary to run: declare refill_canaries in dbt_project.yml vars"

@@ -40,6 +40,7 @@ class RunOptions:
     artifacts_dir: Path | None = None
     state_dir: Path | None = None  # journals and the local lock (default <project>/.refill/state)
     command: str = ""
+    cli_vars: dict[str, Any] = field(default_factory=dict)  # the user's --vars, under refill's own
 
 
 @dataclass
@@ -72,12 +73,14 @@ def open_session(options: RunOptions) -> DbtSession:
         threads=options.threads,
         quiet=options.quiet,
         artifacts_dir=options.artifacts_dir,
+        cli_vars=options.cli_vars,
     )
 
 
 def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[RefillPlan, ProjectGraph]:
     """Resolve every phase's models from one parsed manifest; refuse what cannot work."""
-    settings = resolve_settings(session.project_dir, prices_model=options.prices_model, tag=options.tag)
+    settings = resolve_settings(session.project_dir, prices_model=options.prices_model, tag=options.tag,
+                                cli_vars=session.cli_vars)
     graph = ProjectGraph.from_manifest(manifest)
     if graph.by_name(settings.prices_model) is None:
         raise BadInput(f"prices model '{settings.prices_model}' is not a model of this project (--prices-model)")

@@ -34,12 +34,13 @@ def cohort_tables(plan: dict, models: list[str]) -> dict[str, list[str]]:
 
 
 def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
-                 state_root: Path | None = None, artifacts_dir: Path | None = None) -> int:
+                 state_root: Path | None = None, artifacts_dir: Path | None = None,
+                 cli_vars: dict | None = None) -> int:
     if not _RUN_ID.match(run_id or "") and run_id != PENDING_RUN:
         raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`) "
                        f"or '{PENDING_RUN}', got {run_id!r}")
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target,
-                         artifacts_dir=artifacts_dir)
+                         artifacts_dir=artifacts_dir, cli_vars=cli_vars or {})
     store = JournalStore(state_dir(state_root, session))
     if run_id == PENDING_RUN:
         # a target has at most one unfinished run: `refill run` refuses to start another

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -69,8 +69,33 @@ class Settings:
     canaries: tuple[Canary, ...] = field(default_factory=tuple)
 
 
-def project_vars(project_dir: Path) -> dict[str, Any]:
-    """The vars a root-project model sees: global keys plus those scoped to the project."""
+def parse_vars(text: str | None, flag: str = "--vars") -> dict[str, Any]:
+    """``--vars`` as dbt reads it: a YAML (or JSON) mapping; None or blank is ``{}``.
+
+    Raises BadInput (one line) for text that is not YAML or not a mapping.
+    """
+    if text is None or not text.strip():
+        return {}
+    from dbt.clients.yaml_helper import load_yaml_text
+    from dbt_common.exceptions import DbtValidationError
+
+    try:
+        value = load_yaml_text(text)
+    except DbtValidationError:
+        try:  # dbt's message spans a dozen lines; yaml's own problem fits in one
+            yaml.safe_load(text)
+            problem = "rejected by dbt"
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise BadInput(f"{flag} is not valid YAML ({problem}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise BadInput(f"{flag} must be a YAML mapping like '{{raw_schema: raw}}', got {text!r}")
+    return value
+
+
+def project_vars(project_dir: Path, cli_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The vars a root-project model sees: global keys plus those scoped to the project,
+    then the user's ``--vars`` (which win, as in dbt)."""
     try:
         raw = yaml.safe_load((Path(project_dir) / "dbt_project.yml").read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -80,11 +105,13 @@ def project_vars(project_dir: Path) -> dict[str, Any]:
     merged = {k: v for k, v in declared.items() if not (k == name and isinstance(v, dict))}
     if isinstance(declared.get(name), dict):
         merged.update(declared[name])
+    merged.update(cli_vars or {})
     return merged
 
 
-def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag: str | None = None) -> Settings:
-    found = project_vars(project_dir)
+def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag: str | None = None,
+                     cli_vars: Mapping[str, Any] | None = None) -> Settings:
+    found = project_vars(project_dir, cli_vars)
     canaries = found.get("refill_canaries") or []
     if not isinstance(canaries, list):
         raise BadInput("var refill_canaries must be a list of mappings")

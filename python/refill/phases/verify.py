@@ -3,6 +3,7 @@ duplicate keys in any touched partition, and the canary again."""
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from refill import checks
@@ -20,6 +21,8 @@ def rollback_command(ctx: RunContext) -> str:
              "--profiles-dir", str(session.profiles_dir), "--target", plan.target]
     if ctx.state_root:
         parts += ["--state-dir", str(ctx.state_root)]
+    if session.cli_vars:  # a project that needs --vars to parse needs them to roll back
+        parts += ["--vars", json.dumps(dict(session.cli_vars), sort_keys=True, default=str)]
     return shlex.join(parts)
 
 
