@@ -111,3 +111,17 @@ def test_cleanup_and_the_orphan_view_cover_every_schema_and_drop_only_what_the_p
     assert not owned & left, result.stdout
     assert foreign <= left, result.stdout
     assert "no model of this project owns it" in result.stdout
+
+
+def test_kill_mutations_looks_where_dbt_put_each_model(tmp_path):
+    project = relations_project(tmp_path, "schema")
+    with project:
+        project.build(TODAY, history_start=HISTORY_START)
+    named = project.refill("kill-mutations", "--tables", "volume,volume_total", "--dry-run")
+    assert named.returncode == 0, named.stdout[-2000:] + named.stderr[-2000:]
+    assert "no failed mutations in `inc_analytics` (tables volume)" in named.stdout
+    assert "no failed mutations in `inc` (tables volume_total)" in named.stdout
+    every = project.refill("kill-mutations", "--dry-run")
+    assert every.returncode == 0, every.stdout[-2000:] + every.stderr[-2000:]
+    for database in ("inc", "inc_analytics", "inc_marts"):
+        assert f"no failed mutations in `{database}`" in every.stdout  # the quote ends the name
