@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from refill import __version__
 from refill.errors import BadInput, ExitCode, RefillError
-from refill.settings import parse_vars
+from refill.settings import RUN_VARS, parse_vars
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,8 +27,8 @@ def _add_dbt_target_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vars", default=None, metavar="YAML",
                         help="the project's dbt vars, YAML or JSON as dbt's --vars (e.g. '{raw_schema: raw}'); "
                              "every dbt invocation of the command gets them, merged under the vars refill sets "
-                             "itself (start_month, end_month, price_lookback_days, incremental_end_date, …): "
-                             "refill's win on a conflict")
+                             "itself: refill's win on a conflict, and its own run vars (" + ", ".join(RUN_VARS)
+                             + ") given here are ignored, with a warning")
 
 
 def _non_negative_int(text: str) -> int:
@@ -143,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cli_vars(args: argparse.Namespace) -> dict:
+    """The user's ``--vars``, without the run vars refill alone sets (said on stderr)."""
+    found = parse_vars(args.vars)
+    ignored = [name for name in RUN_VARS if name in found]
+    if ignored:
+        print(f"refill: warning: --vars {', '.join(ignored)}: refill sets {'these' if len(ignored) > 1 else 'this'} "
+              "itself for each phase; the value given is ignored", file=sys.stderr)
+    return {name: value for name, value in found.items() if name not in RUN_VARS}
+
+
 def _run_dbt(args: argparse.Namespace) -> int:
     from refill.passthrough import run_dbt
 
@@ -161,7 +171,7 @@ def _run_refill(args: argparse.Namespace) -> int:
     )
     if args.report and not args.report.resolve().parent.is_dir():
         raise BadInput(f"--report: directory {args.report.resolve().parent} does not exist")
-    cli_vars = parse_vars(args.vars)
+    cli_vars = _cli_vars(args)
     options = RunOptions(
         window=window,
         project_dir=args.project_dir or Path.cwd(),
@@ -187,14 +197,14 @@ def _session(args: argparse.Namespace):
     from refill.session import DbtSession
 
     return DbtSession(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target,
-                      cli_vars=parse_vars(args.vars))
+                      cli_vars=_cli_vars(args))
 
 
 def _run_rollback(args: argparse.Namespace) -> int:
     from refill.rollback import run_rollback
 
     return run_rollback(args.run, project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
-                        target=args.target, state_root=args.state_dir, cli_vars=parse_vars(args.vars))
+                        target=args.target, state_root=args.state_dir, cli_vars=_cli_vars(args))
 
 
 def _run_kill_mutations(args: argparse.Namespace) -> int:
@@ -230,7 +240,7 @@ def _run_detect(args: argparse.Namespace) -> int:
     from refill.plan import parse_date, utc_today
 
     options = DetectOptions(
-        cli_vars=parse_vars(args.vars),
+        cli_vars=_cli_vars(args),
         today=parse_date(args.today, "--today") if args.today else utc_today(),
         window_days=args.window_days,
         project_dir=args.project_dir or Path.cwd(),
@@ -246,7 +256,7 @@ def _run_cleanup(args: argparse.Namespace) -> int:
     from refill.cleanup import parse_duration, run_cleanup
 
     return run_cleanup(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
-                       target=args.target, cli_vars=parse_vars(args.vars),
+                       target=args.target, cli_vars=_cli_vars(args),
                        older_than=parse_duration(args.older_than), dry_run=args.dry_run,
                        drop_unjournaled_backups=args.drop_unjournaled_backups, state_root=args.state_dir)
 
@@ -274,7 +284,7 @@ def _run_lint(args: argparse.Namespace) -> int:
     select = [name for value in args.select or [] for name in value.replace(",", " ").split()]
     return run_lint(
         paths=args.paths, project_dir=args.project_dir, profiles_dir=args.profiles_dir, target=args.target,
-        manifest=args.manifest, parse=args.parse, cli_vars=parse_vars(args.vars), select=select, tag=args.tag,
+        manifest=args.manifest, parse=args.parse, cli_vars=_cli_vars(args), select=select, tag=args.tag,
         output_format=args.output_format,
         jobs=args.jobs,
     )

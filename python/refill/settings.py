@@ -69,6 +69,13 @@ class Settings:
     canaries: tuple[Canary, ...] = field(default_factory=tuple)
 
 
+# The vars refill sets itself to steer the models (Phase 1's month, Phase 2/3's window). They
+# are refill's alone: a value the user passes would also reach the invocations where refill
+# leaves them unset on purpose (start_month in Phase 2 turns a delete+insert consumer into an
+# append; incremental_end_date would cut its window short).
+RUN_VARS = ("start_month", "end_month", "price_lookback_days", "incremental_end_date")
+
+
 def parse_vars(text: str | None, flag: str = "--vars") -> dict[str, Any]:
     """``--vars`` as dbt reads it: a YAML (or JSON) mapping; None or blank is ``{}``.
 

@@ -82,3 +82,14 @@ def test_run_help_names_the_merge(capsys):
         main(["plan", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--vars YAML" in text and "refill's win on a conflict" in text
+
+
+def test_refills_own_run_vars_given_by_the_user_are_ignored_out_loud(capsys):
+    import argparse
+
+    from refill.cli import _cli_vars
+
+    kept = _cli_vars(argparse.Namespace(vars="{raw_schema: raw, start_month: 2020-01-01, incremental_end_date: x}"))
+    assert kept == {"raw_schema": "raw"}
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--vars start_month, incremental_end_date: refill sets these itself" in err
