@@ -15,6 +15,8 @@ import json
 import pytest
 
 from incident_project import IncidentProject, differing, run_args
+from refill.graph import Relation
+from refill.phases.verify import missing_relations
 from incident_shapes import HISTORY_START, PRICES_VIEW, RAW_TABLES, cohort_config, feed, month_window
 
 pytestmark = pytest.mark.engine
@@ -117,6 +119,9 @@ def test_kill_mutations_looks_where_dbt_put_each_model(tmp_path):
     project = relations_project(tmp_path, "schema")
     with project:
         project.build(TODAY, history_start=HISTORY_START)
+        # and verify names a relation that is not there instead of passing it unread
+        there, not_there = Relation("inc_analytics", "volume"), Relation("inc", "volume")
+        assert missing_relations(project.lab.warehouse, [there, not_there]) == [not_there]
     named = project.refill("kill-mutations", "--tables", "volume,volume_total", "--dry-run")
     assert named.returncode == 0, named.stdout[-2000:] + named.stderr[-2000:]
     assert "no failed mutations in `inc_analytics` (tables volume)" in named.stdout

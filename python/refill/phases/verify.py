@@ -8,9 +8,10 @@ import shlex
 
 from refill import checks
 from refill.errors import CheckFailed
+from refill.graph import Relation
 from refill.phases import canary
 from refill.phases.context import RefillPlan, RunContext, Step
-from refill.sql import ident
+from refill.sql import ident, literal
 
 PHASE = "phase4"
 
@@ -38,9 +39,23 @@ def priced_days_sql(plan: RefillPlan) -> str:
     return f"SELECT DISTINCT toDate({ident(column)}) FROM {plan.relation(plan.settings.prices_model).sql}"
 
 
+def missing_relations(warehouse, relations: list[Relation]) -> list[Relation]:
+    """``relations`` no table or view of the target holds: a check of one finds no column and
+    would pass it unread, so each is a verification failure of its own."""
+    if not relations:
+        return []
+    databases = ", ".join(literal(d) for d in sorted({r.database for r in relations}))
+    present = {Relation(str(d), str(n)) for d, n in warehouse.rows(
+        f"SELECT DISTINCT database, name FROM {warehouse.system_table('tables')} WHERE database IN ({databases})")}
+    return [r for r in relations if r not in present]
+
+
 def verify(ctx: RunContext) -> dict:
     plan, warehouse = ctx.plan, ctx.warehouse
     scope = [n for n in (*plan.cohort, *plan.lineage_models, *plan.downstream_models)]
+    built = [plan.relation(n) for n in scope
+             if (node := ctx.graph.by_name(n)) is None or node.materialized != "ephemeral"]
+    missing = missing_relations(warehouse, built)
     zero_usd, duplicates = [], []
     for database, tables in plan.tables_by_database(scope).items():
         zero_usd += checks.zero_usd_days(
@@ -50,7 +65,8 @@ def verify(ctx: RunContext) -> dict:
     for database, tables in plan.tables_by_database(plan.cohort).items():
         duplicates += checks.duplicate_keys(warehouse, database, tables, plan.window.months)
     violations = canary.scan_all(ctx)
-    problems = [f"{z.relation}.{z.column} is 0/NULL on {z.day} in {z.rows} row(s) where a price exists"
+    problems = [f"{r} does not exist, so it was not checked" for r in missing]
+    problems += [f"{z.relation}.{z.column} is 0/NULL on {z.day} in {z.rows} row(s) where a price exists"
                 for z in zero_usd]
     problems += [f"{d.relation} partition {d.partition_id} holds {d.duplicates} duplicate key(s) ({d.key})"
                  for d in duplicates]
