@@ -1,5 +1,5 @@
 {#-
-  Partitions of the target schema's tables holding at least
+  Partitions of the project's tables (every database it writes) holding at least
   var('refill_max_parts_per_partition', 100) active parts: merges are falling behind
   (ClickHouse delays, then refuses inserts into such a partition), and in a
   ReplacingMergeTree every unmerged part may hold duplicates a reader without FINAL
@@ -19,6 +19,6 @@ SELECT
     min(modification_time) AS oldest_part_at
 FROM {{ refill._system_table('parts') }}
 WHERE active
-  AND database = {{ refill._string_literal(target.schema) }}
+  AND database IN ({{ refill._literal_list(refill._project_databases()) }})
 GROUP BY replica, database_name, table_name, partition_id
 HAVING active_parts >= {{ limit }}

@@ -1,5 +1,5 @@
 {#-
-  Mutations in the target schema that are not done: failed ones (a delete+insert killed
+  Mutations in the databases the project writes (custom schemas too) that are not done: failed ones (a delete+insert killed
   half-way leaves one that blocks every later mutation of the table with Code 341; clear
   it with `python -m refill kill-mutations`) and ones running for longer than
   var('refill_stuck_mutation_minutes', 60). One row per replica on a cluster.
@@ -19,7 +19,7 @@ SELECT
     splitByChar('\n', latest_fail_reason)[1] AS reason,
     latest_fail_time
 FROM {{ refill._system_table('mutations') }}
-WHERE database = {{ refill._string_literal(target.schema) }}
+WHERE database IN ({{ refill._literal_list(refill._project_databases()) }})
   AND NOT is_done
   AND NOT is_killed
   AND (latest_fail_reason != '' OR create_time < now() - INTERVAL {{ minutes }} MINUTE)

@@ -37,6 +37,7 @@ from refill.sql import ident, literal
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_NAME = "incident"
+STATEFUL_COMMANDS = {"run", "plan", "rollback", "cleanup"}
 
 # rows of each raw table for one day: {table: [row, ...]}; rows are tuples in column order
 Feed = Callable[[dt.date], Mapping[str, Sequence[tuple]]]
@@ -58,7 +59,10 @@ class IncidentProject:
 
     ``models`` maps a path under ``models/`` to its SQL; ``extra_files`` maps any other
     project path (``macros/x.sql``, ``models/schema.yml``) to its text; ``vars`` become the
-    project's vars (``prices_model`` defaults to ``prices_model``'s value).
+    project's vars (``prices_model`` defaults to ``prices_model``'s value). ``raw_schema`` is
+    the sources' schema as written in ``_sources.yml`` (say ``{{ var('raw_schema') }}``);
+    ``raw_vars`` maps a target's raw schema to the ``--vars`` every dbt invocation on that
+    target passes, as a user of a project that needs vars to parse does.
     """
 
     root: Path
@@ -72,6 +76,8 @@ class IncidentProject:
     schema: str = "inc"
     threads: int = 1
     custom_settings: Mapping[str, Any] | None = None
+    raw_schema: str = "{{ target.schema }}_raw"
+    raw_vars: Callable[[str], Mapping[str, Any]] | None = None  # raw schema -> --vars of its target
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -79,7 +85,15 @@ class IncidentProject:
         self._write_project()
         self.lab = Lab(self.root / "work", schema=self.schema, threads=self.threads, quiet=True,
                        project_dir=self.project_dir, custom_settings=dict(self.custom_settings or {}),
-                       artifacts_dir=self.root / "dbt")
+                       artifacts_dir=self.root / "dbt",
+                       cli_vars={target: self.cli_vars(target) for target in (LAB_TARGET, TRUTH_TARGET)})
+
+    def raw_of(self, target: str) -> str:
+        """The database of the raw feeds of ``target``."""
+        return f"{self.schema}_raw" if target == LAB_TARGET else f"{self.schema}_truth_raw"
+
+    def cli_vars(self, target: str = LAB_TARGET) -> dict[str, Any]:
+        return dict(self.raw_vars(self.raw_of(target))) if self.raw_vars else {}
 
     # -- the project -----------------------------------------------------------------
 
@@ -102,7 +116,7 @@ class IncidentProject:
                 "version": 2,
                 "sources": [{
                     "name": "raw",
-                    "schema": "{{ target.schema }}_raw",
+                    "schema": self.raw_schema,
                     "tables": [{"name": t.name} for t in self.raw_tables],
                 }],
             }, sort_keys=False),
@@ -140,7 +154,7 @@ class IncidentProject:
         """History, daily runs while the prices feed lacks ``gap_days``, then the backfill."""
         gap = frozenset(gap_days)
         first_gap = min(gap)
-        raw = f"{self.schema}_raw"
+        raw = self.raw_of(LAB_TARGET)
         self.lab.deps()
         self._create_raw(raw)
         self._insert(raw, history_start, first_gap - dt.timedelta(days=1))
@@ -153,11 +167,15 @@ class IncidentProject:
 
     def build_truth(self, today: dt.date, *, history_start: dt.date) -> None:
         """The same project from scratch with every feed complete up to ``today``."""
-        raw = f"{self.schema}_truth_raw"
+        self.build(today, history_start=history_start, target=TRUTH_TARGET)
+
+    def build(self, today: dt.date, *, history_start: dt.date, target: str = LAB_TARGET) -> None:
+        """``target`` built once from scratch, every feed complete up to ``today`` (no incident)."""
+        raw = self.raw_of(target)
         self.lab.deps()
         self._create_raw(raw)
         self._insert(raw, history_start, today)
-        self.dbt("run", target=TRUTH_TARGET)
+        self.dbt("run", target=target)
 
     def dbt(self, *args: str, target: str = LAB_TARGET, vars: dict | None = None):
         """One in-process dbt invocation on ``target``; raises StepFailed when dbt fails."""
@@ -166,16 +184,22 @@ class IncidentProject:
 
     # -- what a user runs ------------------------------------------------------------
 
-    def refill(self, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-        """``python -m refill <args> --project-dir … --profiles-dir … --state-dir …`` in a
-        fresh process, as a user runs it (this process lets go of the data directory first)."""
+    def refill(self, *args: str, timeout: int = 900, env: Mapping[str, str] | None = None
+               ) -> subprocess.CompletedProcess:
+        """``python -m refill <args> --project-dir … --profiles-dir … [--state-dir …]`` in a
+        fresh process, as a user runs it (this process lets go of the data directory first).
+        ``env`` adds variables (say ``REFILL_FAULT_INJECT`` to crash it at a step)."""
         self.close()
+        extra = dict(env or {})
         env = {**os.environ, "DBT_TARGET_PATH": str(self.root / "cli-target"),
                "DBT_LOG_PATH": str(self.root / "cli-logs")}
         env.pop("REFILL_FAULT_INJECT", None)
+        env.update(extra)
+        # only the commands that keep journals take --state-dir
+        state = ["--state-dir", str(self.root / "state")] if args[0] in STATEFUL_COMMANDS else []
         return subprocess.run(
             [sys.executable, "-m", "refill", *args, "--project-dir", str(self.project_dir),
-             "--profiles-dir", str(self.lab.profiles_dir), "--state-dir", str(self.root / "state")],
+             "--profiles-dir", str(self.lab.profiles_dir), *state],
             capture_output=True, text=True, timeout=timeout, env=env,
         )
 

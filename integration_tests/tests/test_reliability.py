@@ -141,6 +141,7 @@ def test_leftovers_are_found_for_a_plan_of_thousands_of_models(seed_lab):
     (256 KiB) at about 1,000 models; a verified refill then failed in its last step."""
     from types import SimpleNamespace
 
+    from refill.graph import Relation, by_database
     from refill.phases.finish import orphan_tables
 
     names = ["int_execution_tokens_balances_daily__dbt_new_data_6f1c",
@@ -150,8 +151,9 @@ def test_leftovers_are_found_for_a_plan_of_thousands_of_models(seed_lab):
     for name in names:
         seed_lab.warehouse.execute(f"CREATE TABLE {SCHEMA}.`{name}` (x Int64) ENGINE = MergeTree ORDER BY x")
     padding = [f"int_generated_model_with_a_long_descriptive_name_{i:05d}_daily" for i in range(6000)]
-    plan = SimpleNamespace(schema=SCHEMA, cohort=(BALANCES,), lineage_models=tuple(padding), downstream_models=())
+    plan = SimpleNamespace(schema=SCHEMA, cohort=(BALANCES,), lineage_models=tuple(padding), downstream_models=(),
+                           tables_by_database=lambda models: by_database(Relation(SCHEMA, m) for m in models))
     ctx = SimpleNamespace(plan=plan, warehouse=seed_lab.warehouse)
     later = dt.datetime.now() + dt.timedelta(minutes=1)
 
-    assert orphan_tables(ctx, later) == sorted(names[:2])
+    assert orphan_tables(ctx, later) == [Relation(SCHEMA, name) for name in sorted(names[:2])]

@@ -5,7 +5,8 @@
 {#-
   Rows (replica, database_name, table_name, kind, model_name, run_id, is_refill_backup,
   created_at, age_seconds, engine, total_rows, total_bytes): the temporary tables dbt and
-  refill leave in `database` (default: the target schema) when a run dies half-way —
+  refill leave in `database` (a name or a list; default: every database the project
+  writes, custom schemas included) when a run dies half-way —
 
   * dbt_new_data: `<model>__dbt_new_data_<invocation>` (delete+insert, insert_overwrite),
     `__dbt_distributed_new_data`;
@@ -21,7 +22,7 @@
   leave a table on some replicas only.
 -#}
 {% macro default__orphan_tables_query(database=none) %}
-  {%- set database = refill._name(database if database is not none else target.schema, 'database') -%}
+  {%- set databases = refill._name_list(database if database is not none else refill._project_databases(), 'database') -%}
   {%- set query -%}
     SELECT
         hostName() AS replica,
@@ -43,9 +44,9 @@
         total_rows,
         total_bytes
     FROM {{ refill._system_table('tables') }}
-    WHERE database = {{ refill._string_literal(database) }}
+    WHERE database IN ({{ refill._literal_list(databases) }})
       AND kind != ''
-    ORDER BY table_name, replica
+    ORDER BY database_name, table_name, replica
   {%- endset -%}
   {{ return(query) }}
 {% endmacro %}

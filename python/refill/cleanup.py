@@ -1,8 +1,11 @@
 """``refill cleanup``: drop the temporary tables interrupted dbt runs and refills left behind.
 
 The candidates are what ``refill.orphan_tables_query`` (the ``refill_orphan_tables``
-view) lists. A table is dropped only when all of these hold:
+view) lists, in every database the project writes (custom schemas too). A table is dropped only when all of these hold:
 
+* it belongs to the project: a dbt or staging leftover is named after a table of one of the
+  project's models in the same database (a foreign ``x__dbt_backup`` is someone else's);
+  a refill backup belongs to the refill run its marker comment names;
 * it is older than ``--older-than`` (a young one probably belongs to a run going on now);
 * it is not a staging table while a refill holds the target's lock (``__refill_stage``
   tables are reused by name), nor a backup of the lock holder's run;
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refill.errors import BadInput, LockHeld
+from refill.graph import ProjectGraph, by_database
 from refill.journal import PENDING, JournalStore
 from refill.lock import holder_info, is_stale, read_holder
 from refill.session import DbtSession
@@ -50,6 +54,8 @@ class Orphan:
     is_refill_backup: bool
     age_seconds: int  # the youngest copy, on a cluster
     replicas: int
+    database: str = ""
+    owned: bool = True  # named after a table of one of the project's models, in its database
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class Protection:
 
 def decide(orphan: Orphan, protection: Protection) -> Decision:
     """Whether one orphan may be dropped, and why (pure: unit-tested without an engine)."""
+    if orphan.kind != "refill_backup" and not orphan.owned:
+        return Decision(orphan, False, "no model of this project owns it")
     if orphan.age_seconds < protection.older_than.total_seconds():
         return Decision(orphan, False, f"younger than {_human(protection.older_than.total_seconds())}")
     if orphan.kind == "refill_stage" and protection.running_run:
@@ -99,22 +107,27 @@ def _human(seconds: float) -> str:
 
 def list_orphans(session: DbtSession, manifest) -> list[Orphan]:
     """The candidates, one per table (on a cluster the youngest replica's copy decides)."""
+    from refill.phases.finish import model_of_leftover
+
+    tables = by_database(node.relation for node in ProjectGraph.from_manifest(manifest).nodes.values())
     rows = session.show(_QUERY, manifest=manifest)
-    by_name: dict[str, Orphan] = {}
+    by_name: dict[tuple[str, str], Orphan] = {}
     for row in rows.rows:
         record = dict(zip(rows.column_names, row))
-        name = str(record["table_name"])
-        seen = by_name.get(name)
+        database, name = str(record["database_name"]), str(record["table_name"])
+        seen = by_name.get((database, name))
         age = int(record["age_seconds"])
-        by_name[name] = Orphan(
+        by_name[database, name] = Orphan(
             table_name=name,
             kind=str(record["kind"]),
+            database=database,
+            owned=model_of_leftover(name, set(tables.get(database, ()))) is not None,
             run_id=str(record["run_id"] or ""),
             is_refill_backup=bool(record["is_refill_backup"]) and (seen is None or seen.is_refill_backup),
             age_seconds=min(age, seen.age_seconds) if seen else age,
             replicas=(seen.replicas if seen else 0) + 1,
         )
-    return [by_name[name] for name in sorted(by_name)]
+    return [by_name[key] for key in sorted(by_name)]
 
 
 def run_cleanup(
@@ -123,13 +136,15 @@ def run_cleanup(
     profiles_dir: Path | None,
     target: str | None,
     older_than: dt.timedelta,
+    cli_vars: dict | None = None,
     dry_run: bool,
     drop_unjournaled_backups: bool = False,
     state_root: Path | None = None,
 ) -> int:
     from refill.orchestrator import state_dir, target_locks
 
-    session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target, quiet=True)
+    session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target, quiet=True,
+                         cli_vars=cli_vars or {})
     store = JournalStore(state_dir(state_root, session))
     manifest = session.parse()
     journals = _journals(store)
@@ -156,7 +171,8 @@ def run_cleanup(
             if not dry_run:
                 for decision in decisions:
                     if decision.drop:
-                        warehouse.execute(f"DROP TABLE IF EXISTS {table(session.schema, decision.orphan.table_name)}"
+                        orphan = decision.orphan
+                        warehouse.execute(f"DROP TABLE IF EXISTS {table(orphan.database, orphan.table_name)}"
                                           f"{warehouse.on_cluster()} SYNC")
                 dropped = sum(d.drop for d in decisions)
                 print(f"dropped {dropped} table(s), kept {len(decisions) - dropped}.")
@@ -182,12 +198,13 @@ def _print(decisions: list[Decision], schema: str, dry_run: bool, live: dict) ->
         print(f"a refill holds the target (run {live.get('run_id')}, pid {live.get('pid')} on {live.get('host')}): "
               "its staging tables and backups are kept")
     if not decisions:
-        print(f"no orphaned tables in {schema}.")
+        print(f"no orphaned tables in the databases of this project ({schema} and its custom schemas).")
         return
-    width = max(len(d.orphan.table_name) for d in decisions)
+    names = [f"{d.orphan.database}.{d.orphan.table_name}" for d in decisions]
+    width = max(len(name) for name in names)
     verb = "would drop" if dry_run else "drop"
     print(f"{'table'.ljust(width)}  {'action':<10}  why")
-    for d in decisions:
-        print(f"{d.orphan.table_name.ljust(width)}  {(verb if d.drop else 'keep'):<10}  {d.reason}")
+    for name, d in zip(names, decisions):
+        print(f"{name.ljust(width)}  {(verb if d.drop else 'keep'):<10}  {d.reason}")
     if dry_run:
         print(f"--dry-run: {sum(d.drop for d in decisions)} table(s) would be dropped; nothing was dropped.")

@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 from refill import __version__
 from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused, RefillError
+from refill.settings import RUN_VARS, parse_vars
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +24,11 @@ def _add_dbt_target_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-dir", type=Path, default=None, help="dbt project (default: cwd)")
     parser.add_argument("--profiles-dir", type=Path, default=None, help="directory with profiles.yml")
     parser.add_argument("--target", default=None, help="profile target (default: the profile's)")
+    parser.add_argument("--vars", default=None, metavar="YAML",
+                        help="the project's dbt vars, YAML or JSON as dbt's --vars (e.g. '{raw_schema: raw}'); "
+                             "every dbt invocation of the command gets them, merged under the vars refill sets "
+                             "itself: refill's win on a conflict, and its own run vars (" + ", ".join(RUN_VARS)
+                             + ") given here are ignored, with a warning")
 
 
 def _non_negative_int(text: str) -> int:
@@ -80,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(rollback)
 
-    kill = commands.add_parser("kill-mutations", help="kill failed (poisoned) mutations in the target schema")
-    kill.add_argument("--tables", default="", help="comma-separated model names (default: the whole schema)")
+    kill = commands.add_parser("kill-mutations", help="kill failed (poisoned) mutations in the project's databases")
+    kill.add_argument("--tables", default="",
+                      help="comma-separated model names, each where dbt put it (default: every database the "
+                           "project writes, custom schemas included)")
     kill.add_argument("--dry-run", action="store_true", help="list what would be killed")
     _add_dbt_target_flags(kill)
 
@@ -136,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cli_vars(args: argparse.Namespace) -> dict:
+    """The user's ``--vars``, without the run vars refill alone sets (said on stderr)."""
+    found = parse_vars(args.vars)
+    ignored = [name for name in RUN_VARS if name in found]
+    if ignored:
+        print(f"refill: warning: --vars {', '.join(ignored)}: refill sets {'these' if len(ignored) > 1 else 'this'} "
+              "itself for each phase; the value given is ignored", file=sys.stderr)
+    return {name: value for name, value in found.items() if name not in RUN_VARS}
+
+
 def _run_dbt(args: argparse.Namespace) -> int:
     from refill.passthrough import run_dbt
 
@@ -154,6 +172,7 @@ def _run_refill(args: argparse.Namespace) -> int:
     )
     if args.report and not args.report.resolve().parent.is_dir():
         raise BadInput(f"--report: directory {args.report.resolve().parent} does not exist")
+    cli_vars = _cli_vars(args)
     options = RunOptions(
         window=window,
         project_dir=args.project_dir or Path.cwd(),
@@ -170,6 +189,7 @@ def _run_refill(args: argparse.Namespace) -> int:
         report_path=args.report,
         state_dir=args.state_dir,
         command=shlex.join(["python", "-m", "refill", *args.argv]),
+        cli_vars=cli_vars,
     )
     return run_refill(options)
 
@@ -177,14 +197,15 @@ def _run_refill(args: argparse.Namespace) -> int:
 def _session(args: argparse.Namespace):
     from refill.session import DbtSession
 
-    return DbtSession(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target)
+    return DbtSession(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target,
+                      cli_vars=_cli_vars(args))
 
 
 def _run_rollback(args: argparse.Namespace) -> int:
     from refill.rollback import run_rollback
 
     return run_rollback(args.run, project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
-                        target=args.target, state_root=args.state_dir)
+                        target=args.target, state_root=args.state_dir, cli_vars=_cli_vars(args))
 
 
 def _run_kill_mutations(args: argparse.Namespace) -> int:
@@ -220,13 +241,14 @@ def _run_detect(args: argparse.Namespace) -> int:
     from refill.plan import parse_date, utc_today
 
     options = DetectOptions(
+        cli_vars=_cli_vars(args),
         today=parse_date(args.today, "--today") if args.today else utc_today(),
         window_days=args.window_days,
         project_dir=args.project_dir or Path.cwd(),
         profiles_dir=args.profiles_dir,
         target=args.target,
         prices_model=args.prices_model,
-        passthrough=_target_flags_as_typed(args, "prices-model", "project-dir", "profiles-dir", "target"),
+        passthrough=_target_flags_as_typed(args, "prices-model", "project-dir", "profiles-dir", "target", "vars"),
     )
     return run_detect(options, output_format=args.output_format)
 
@@ -235,7 +257,8 @@ def _run_cleanup(args: argparse.Namespace) -> int:
     from refill.cleanup import parse_duration, run_cleanup
 
     return run_cleanup(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
-                       target=args.target, older_than=parse_duration(args.older_than), dry_run=args.dry_run,
+                       target=args.target, cli_vars=_cli_vars(args),
+                       older_than=parse_duration(args.older_than), dry_run=args.dry_run,
                        drop_unjournaled_backups=args.drop_unjournaled_backups, state_root=args.state_dir)
 
 
@@ -262,7 +285,8 @@ def _run_lint(args: argparse.Namespace) -> int:
     select = [name for value in args.select or [] for name in value.replace(",", " ").split()]
     return run_lint(
         paths=args.paths, project_dir=args.project_dir, profiles_dir=args.profiles_dir, target=args.target,
-        manifest=args.manifest, parse=args.parse, select=select, tag=args.tag, output_format=args.output_format,
+        manifest=args.manifest, parse=args.parse, cli_vars=_cli_vars(args), select=select, tag=args.tag,
+        output_format=args.output_format,
         jobs=args.jobs,
     )
 

@@ -46,6 +46,7 @@ class DetectOptions:
     prices_model: str | None = None
     # flags the user typed that select the project and target: repeated in the printed command
     passthrough: tuple[str, ...] = ()
+    cli_vars: dict = field(default_factory=dict)  # the user's --vars
 
     @property
     def first(self) -> dt.date:
@@ -177,7 +178,7 @@ def format_text(found: Detection) -> str:
 def entity_columns(session: DbtSession, columns: dict[str, str], date_column: str) -> tuple[str, ...]:
     """The columns that name an entity in the prices model: var ``refill_price_entity``
     (a name or a list), else every string-typed column other than the date."""
-    declared = project_vars(session.project_dir).get(ENTITY_VAR)
+    declared = project_vars(session.project_dir, session.cli_vars).get(ENTITY_VAR)
     if declared:
         names = (declared,) if isinstance(declared, str) else tuple(str(c) for c in declared)
         unknown = [c for c in names if c not in columns]
@@ -213,8 +214,8 @@ def detect(options: DetectOptions) -> Detection:
     if not 1 <= options.window_days <= MAX_LOOKBACK_DAYS:
         raise BadInput(f"--window-days must be between 1 and {MAX_LOOKBACK_DAYS}, got {options.window_days}")
     session = DbtSession(project_dir=options.project_dir, profiles_dir=options.profiles_dir,
-                         target=options.target, quiet=True)
-    settings = resolve_settings(session.project_dir, prices_model=options.prices_model)
+                         target=options.target, quiet=True, cli_vars=options.cli_vars)
+    settings = resolve_settings(session.project_dir, prices_model=options.prices_model, cli_vars=session.cli_vars)
     manifest = session.parse()
     graph = ProjectGraph.from_manifest(manifest)
     prices = graph.by_name(settings.prices_model)
@@ -224,22 +225,23 @@ def detect(options: DetectOptions) -> Detection:
     materialized = [n for n in downstream if n.resource_type == "model" and n.materialized in MATERIALIZED]
     first, last, date_column = options.first, options.today, settings.date_column
     with Warehouse(session.credentials, session.project_dir) as warehouse:
-        prices_schema = prices.schema or session.schema
-        columns = checks.relation_columns(warehouse, prices_schema, prices.relation)
+        priced_at = prices.relation
+        columns = checks.relation_columns(warehouse, priced_at.database, priced_at.identifier)
         if not columns:
-            raise StepFailed(f"prices model {settings.prices_model} does not exist in {prices_schema}: build it first")
+            raise StepFailed(f"prices model {settings.prices_model} does not exist as {priced_at}: build it first")
         if not columns.get(date_column, "").startswith(checks._DATE_TYPES):
             raise BadInput(f"prices model {settings.prices_model} has no date column '{date_column}' "
                            "(var refill_date_column)")
         entities = entity_columns(session, columns, date_column)
-        priced = priced_entities(warehouse, prices_schema, prices.relation, date_column, entities, first, last)
+        priced = priced_entities(warehouse, priced_at.database, priced_at.identifier, date_column, entities,
+                                 first, last)
         missing = missing_days(priced, first, last)
         priced_days_sql = (f"SELECT DISTINCT toDate({ident(date_column)})"
-                           f" FROM {checks.source_of(warehouse, prices_schema, prices.relation)}")
+                           f" FROM {checks.source_of(warehouse, priced_at.database, priced_at.identifier)}")
         damaged: dict[dt.date, dict[str, int]] = {}
         checked = []
         for node in materialized:
-            by_day = checks.damaged_rows_by_day(warehouse, node.schema or session.schema, node.relation, first, last,
+            by_day = checks.damaged_rows_by_day(warehouse, node.relation.database, node.relation.identifier, first, last,
                                                 date_column=date_column, priced_days_sql=priced_days_sql)
             if by_day is None:
                 continue

@@ -9,7 +9,47 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from refill.sql import table
+
 MATERIALIZED = {"table", "incremental", "materialized_view", "distributed_table", "distributed_incremental"}
+
+
+@dataclass(frozen=True, order=True)
+class Relation:
+    """Where dbt put a model: a ClickHouse database and a table name.
+
+    dbt-clickhouse has no level above the schema: a node's ``schema`` (after
+    ``generate_schema_name``: ``<target schema>_<custom>`` for ``schema='custom'``) is the
+    ClickHouse database, its ``alias`` the table, and ``database=`` is ignored.
+    """
+
+    database: str
+    identifier: str
+
+    @property
+    def sql(self) -> str:
+        """The relation as ClickHouse SQL: database and table, each back-quoted."""
+        return table(self.database, self.identifier)
+
+    def __str__(self) -> str:
+        return f"{self.database}.{self.identifier}"
+
+    def as_list(self) -> list[str]:
+        return [self.database, self.identifier]
+
+    @classmethod
+    def from_list(cls, value) -> "Relation":
+        database, identifier = value
+        return cls(str(database), str(identifier))
+
+
+def by_database(relations: Iterable[Relation]) -> dict[str, list[str]]:
+    """``{database: [identifier, …]}``, both sorted: the shape of the package's macros that
+    take one ``database`` and its ``tables``."""
+    grouped: dict[str, set[str]] = {}
+    for relation in relations:
+        grouped.setdefault(relation.database, set()).add(relation.identifier)
+    return {database: sorted(grouped[database]) for database in sorted(grouped)}
 
 
 @dataclass(frozen=True)
@@ -25,8 +65,8 @@ class Node:
     original_file_path: str = ""
 
     @property
-    def relation(self) -> str:
-        return self.identifier or self.name
+    def relation(self) -> Relation:
+        return Relation(self.schema, self.identifier or self.name)
 
 
 @dataclass(frozen=True)
@@ -86,6 +126,14 @@ class ProjectGraph:
 
     def names(self, uids: Iterable[str]) -> list[str]:
         return [self.nodes[uid].name for uid in uids]
+
+    def relations(self, uids: Iterable[str]) -> dict[str, Relation]:
+        """``{model name: its relation}`` of the nodes ``uids``."""
+        return {self.nodes[uid].name: self.nodes[uid].relation for uid in uids}
+
+    def databases(self) -> list[str]:
+        """Every database the project's models, seeds and snapshots are written to, sorted."""
+        return sorted({n.schema for n in self.nodes.values() if n.schema and n.materialized != "ephemeral"})
 
     def tagged(self, tag: str) -> set[str]:
         return {uid for uid, n in self.nodes.items() if n.resource_type == "model" and tag in n.tags}

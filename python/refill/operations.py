@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from refill.errors import BadInput, CheckFailed
-from refill.graph import ProjectGraph
+from refill.graph import ProjectGraph, by_database
 from refill.phases.canary import scan
 from refill.plan import month_start
 from refill.session import DbtSession
@@ -14,25 +14,34 @@ from refill.settings import resolve_settings
 
 
 def _models(graph: ProjectGraph, names: list[str]) -> list[str]:
+    """The unique ids of model ``names``; an unknown name is bad input."""
     unknown = [name for name in names if graph.by_name(name) is None]
     if unknown:
         raise BadInput(f"not a model of this project: {', '.join(repr(n) for n in unknown)}")
-    return [graph.by_name(name).relation for name in names]
+    return [graph.by_name(name).unique_id for name in names]
 
 
 def kill_mutations(session: DbtSession, tables: list[str], *, dry_run: bool) -> int:
-    """Kill the failed mutations of the target schema (or of ``tables``, model names)."""
+    """Kill the failed mutations of ``tables`` (model names, each where dbt put it), or of
+    every database the project writes."""
     manifest = session.parse()
-    args: dict = {"database": session.schema, "dry_run": dry_run}
+    graph = ProjectGraph.from_manifest(manifest)
     if tables:
-        args["tables"] = _models(ProjectGraph.from_manifest(manifest), tables)
-    session.invoke(["run-operation", "refill.kill_failed_mutations", "--args", json.dumps(args)], manifest=manifest)
+        scopes = by_database(graph.relations(_models(graph, tables)).values()).items()
+    else:
+        scopes = [(database, None) for database in sorted({session.schema, *graph.databases()})]
+    for database, names in scopes:
+        args: dict = {"database": database, "dry_run": dry_run}
+        if names:
+            args["tables"] = names
+        session.invoke(["run-operation", "refill.kill_failed_mutations", "--args", json.dumps(args)],
+                       manifest=manifest)
     return 0
 
 
 def run_canaries(session: DbtSession, *, first_month: dt.date, end: dt.date, models: list[str]) -> int:
     """The project's ``refill_canaries`` (or those of ``models``); exit 3 on a violation."""
-    settings = resolve_settings(session.project_dir)
+    settings = resolve_settings(session.project_dir, cli_vars=session.cli_vars)
     canaries = [c for c in settings.canaries if not models or c.model in models]
     if not canaries:
         raise BadInput("no canary to run: declare refill_canaries in dbt_project.yml vars"

@@ -11,7 +11,7 @@ from typing import Any
 
 from refill import faults
 from refill.errors import BadInput, LockHeld, PreflightProblem, PreflightRefused, RefillError
-from refill.graph import ProjectGraph
+from refill.graph import ProjectGraph, by_database
 from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
 from refill.lock import TargetLocks, holder_info
 from refill.phases import PHASE_TITLES, all_steps, lineage, preflight
@@ -41,6 +41,7 @@ class RunOptions:
     artifacts_dir: Path | None = None
     state_dir: Path | None = None  # journals and the local lock (default <project>/.refill/state)
     command: str = ""
+    cli_vars: dict[str, Any] = field(default_factory=dict)  # the user's --vars, under refill's own
 
 
 @dataclass
@@ -73,12 +74,14 @@ def open_session(options: RunOptions) -> DbtSession:
         threads=options.threads,
         quiet=options.quiet,
         artifacts_dir=options.artifacts_dir,
+        cli_vars=options.cli_vars,
     )
 
 
 def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[RefillPlan, ProjectGraph]:
     """Resolve every phase's models from one parsed manifest; refuse what cannot work."""
-    settings = resolve_settings(session.project_dir, prices_model=options.prices_model, tag=options.tag)
+    settings = resolve_settings(session.project_dir, prices_model=options.prices_model, tag=options.tag,
+                                cli_vars=session.cli_vars)
     graph = ProjectGraph.from_manifest(manifest)
     if graph.by_name(settings.prices_model) is None:
         raise BadInput(f"prices model '{settings.prices_model}' is not a model of this project (--prices-model)")
@@ -89,7 +92,8 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     if not options.skip_cohort:
         problems += preflight.check_graph(graph, cohort, settings.prices_model)
         problems += preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
-        problems += preflight.check_partitioning(session, manifest, session.schema, set(graph.names(cohort)))
+        for database, tables in by_database(graph.relations(cohort).values()).items():
+            problems += preflight.check_partitioning(session, manifest, database, set(tables))
     if problems:
         raise PreflightRefused(problems)
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
@@ -114,6 +118,8 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         skip_cohort=options.skip_cohort,
         skip_lineage=options.skip_lineage,
         months_per_run=lineage.months_per_run(lineage.partition_limit(session.credentials)),
+        relations=graph.relations({graph.by_name(settings.prices_model).unique_id, *cohort, *lineage_ids,
+                                   *downstream_ids}),
     )
     return plan, graph
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from refill.errors import BadInput
+from refill.graph import Relation, by_database
 from refill.journal import PENDING, ROLLED_BACK, JournalStore
 from refill.lock import holder_info
 from refill.orchestrator import state_dir, target_locks
@@ -23,13 +24,23 @@ PENDING_RUN = "pending"  # --run pending: the target's unfinished run, whatever 
 _DOWNSTREAM_PHASES = ("phase2", "phase3")
 
 
+def cohort_tables(plan: dict, models: list[str]) -> dict[str, list[str]]:
+    """``{database: [table, …]}`` of the run's cohort, from the relations its journal recorded
+    (the project may have changed since: the backups are where the run put them)."""
+    relations = plan.get("relations") or {}
+    # a journal written before relations were recorded: every model was in the profile's schema
+    return by_database(Relation.from_list(relations[m]) if m in relations else Relation(plan["schema"], m)
+                       for m in models)
+
+
 def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
-                 state_root: Path | None = None, artifacts_dir: Path | None = None) -> int:
+                 state_root: Path | None = None, artifacts_dir: Path | None = None,
+                 cli_vars: dict | None = None) -> int:
     if not _RUN_ID.match(run_id or "") and run_id != PENDING_RUN:
         raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`) "
                        f"or '{PENDING_RUN}', got {run_id!r}")
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target,
-                         artifacts_dir=artifacts_dir)
+                         artifacts_dir=artifacts_dir, cli_vars=cli_vars or {})
     store = JournalStore(state_dir(state_root, session))
     if run_id == PENDING_RUN:
         # a target has at most one unfinished run: `refill run` refuses to start another
@@ -43,9 +54,10 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
     if journal.status not in PENDING:
         raise BadInput(f"run {run_id} is {journal.status}: only a failed or interrupted run can be rolled back")
     plan = journal.data["plan"]
-    tables = [name for layer in plan["phase1_layers"] for name in layer]
+    models = [name for layer in plan["phase1_layers"] for name in layer]
+    tables = cohort_tables(plan, models)
     months = plan["window"]["months"]
-    if not tables:
+    if not models:
         raise BadInput(f"run {run_id} did not rewrite the cohort (--skip-balances-rewrite): nothing to roll back")
     if not journal.is_done("preflight:backup"):
         journal.finish(ROLLED_BACK)
@@ -53,17 +65,20 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
         return 0
     manifest = session.parse()
     with target_locks(session, store.directory, holder_info(run_id, f"rollback of {run_id}")):
-        print(f"[rollback] restoring {len(months)} month(s) of {len(tables)} cohort table(s) from run {run_id}'s backups",
+        print(f"[rollback] restoring {len(months)} month(s) of {len(models)} cohort table(s) from run {run_id}'s backups",
               flush=True)
-        restore = {"database": plan["schema"], "tables": tables, "partitions": months, "suffix": run_id}
-        session.invoke(["run-operation", "refill.restore_partitions", "--args", json.dumps(restore)], manifest=manifest)
+        for database, names in tables.items():
+            restore = {"database": database, "tables": names, "partitions": months, "suffix": run_id}
+            session.invoke(["run-operation", "refill.restore_partitions", "--args", json.dumps(restore)],
+                           manifest=manifest)
         if any(key.split(":")[0] in _DOWNSTREAM_PHASES and done.get("status") == "ok"
                for key, done in journal.data["steps"].items()):
             tag = plan["tag"]
             print(f"[rollback] rebuilding the cohort's descendants from the restored months (tag:{tag}+)", flush=True)
             session.invoke(["run", "--select", f"tag:{tag}+", "--exclude", f"tag:{tag}"], manifest=manifest)
-        drop = {"database": plan["schema"], "tables": tables, "suffix": run_id}
-        session.invoke(["run-operation", "refill.drop_backups", "--args", json.dumps(drop)], manifest=manifest)
+        for database, names in tables.items():
+            drop = {"database": database, "tables": names, "suffix": run_id}
+            session.invoke(["run-operation", "refill.drop_backups", "--args", json.dumps(drop)], manifest=manifest)
         journal.finish(ROLLED_BACK)
     print(f"[rollback] run {run_id} rolled back; the target holds its pre-refill months again", flush=True)
     return 0

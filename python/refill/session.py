@@ -8,7 +8,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from refill import engine
 from refill.errors import BadInput, StepFailed
@@ -42,7 +42,9 @@ class DbtSession:
     """One dbt project + profile + target, driven in-process.
 
     Every invocation passes the same project, profiles directory and target, so a
-    refill never mixes warehouses. ``stats`` counts parses and invocations for reports.
+    refill never mixes warehouses. ``cli_vars`` are the user's ``--vars``: every
+    invocation and parse carries them, under the vars refill sets itself (refill's win on
+    a conflict). ``stats`` counts parses and invocations for reports.
     """
 
     project_dir: Path
@@ -51,6 +53,7 @@ class DbtSession:
     threads: int | None = None
     quiet: bool = False
     artifacts_dir: Path | None = None  # target/ and logs/ here instead of the project's
+    cli_vars: Mapping[str, Any] = field(default_factory=dict)
     stats: SessionStats = field(default_factory=SessionStats)
 
     def __post_init__(self) -> None:
@@ -65,7 +68,12 @@ class DbtSession:
 
     # -- dbt invocations -------------------------------------------------------------
 
+    def run_vars(self, vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What one invocation passes to ``--vars``: the user's, then refill's on top."""
+        return {**self.cli_vars, **(vars or {})}
+
     def common_args(self, command: str, vars: dict[str, Any] | None = None) -> list[str]:
+        vars = self.run_vars(vars)
         args = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
         if self.target and command not in _NO_TARGET:
             args += ["--target", self.target]
@@ -126,10 +134,11 @@ class DbtSession:
         return result.result.results[0].agate_table
 
     def parse_cache_dir(self, vars: dict[str, Any] | None) -> Path:
-        """One target path per (target, vars): dbt keeps a single partial-parse state per
+        """One target path per (target, vars) (``vars`` as passed to dbt, the user's
+        included): dbt keeps a single partial-parse state per
         target path and drops it when the vars change, so a refill's two parses (with and
         without the month vars) would otherwise re-parse the whole project every time."""
-        key = json.dumps({"target": self.target, "vars": vars or {}}, sort_keys=True, default=str)
+        key = json.dumps({"target": self.target, "vars": self.run_vars(vars)}, sort_keys=True, default=str)
         digest = hashlib.sha256(key.encode()).hexdigest()[:12]
         if self.artifacts_dir:
             base = Path(self.artifacts_dir) / "target"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -70,6 +70,37 @@ class Settings:
     canaries_declared: bool = False  # the var exists (it may be an empty list)
 
 
+# The vars refill sets itself to steer the models (Phase 1's month, Phase 2/3's window). They
+# are refill's alone: a value the user passes would also reach the invocations where refill
+# leaves them unset on purpose (start_month in Phase 2 turns a delete+insert consumer into an
+# append; incremental_end_date would cut its window short).
+RUN_VARS = ("start_month", "end_month", "price_lookback_days", "incremental_end_date")
+
+
+def parse_vars(text: str | None, flag: str = "--vars") -> dict[str, Any]:
+    """``--vars`` as dbt reads it: a YAML (or JSON) mapping; None or blank is ``{}``.
+
+    Raises BadInput (one line) for text that is not YAML or not a mapping.
+    """
+    if text is None or not text.strip():
+        return {}
+    from dbt.clients.yaml_helper import load_yaml_text
+    from dbt_common.exceptions import DbtValidationError
+
+    try:
+        value = load_yaml_text(text)
+    except DbtValidationError:
+        try:  # dbt's message spans a dozen lines; yaml's own problem fits in one
+            yaml.safe_load(text)
+            problem = "rejected by dbt"
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise BadInput(f"{flag} is not valid YAML ({problem}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise BadInput(f"{flag} must be a YAML mapping like '{{raw_schema: raw}}', got {text!r}")
+    return value
+
+
 OPT_IN_VAR = "refill_allow_insert_overwrite"
 BANNED_STRATEGIES_VAR = "refill_banned_strategies"
 _TRUE = frozenset({"true", "yes", "on", "1"})
@@ -96,11 +127,14 @@ def scoped_vars(raw: dict[str, Any]) -> dict[str, Any]:
     merged = {k: v for k, v in declared.items() if not (k == name and isinstance(v, dict))}
     if isinstance(declared.get(name), dict):
         merged.update(declared[name])
+    merged.update(cli_vars or {})
     return merged
 
 
-def project_vars(project_dir: Path) -> dict[str, Any]:
-    return scoped_vars(read_project_file(project_dir))
+def project_vars(project_dir: Path, cli_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The vars a root-project model sees: global keys plus those scoped to the project,
+    then the user's ``--vars`` (which win, as in dbt)."""
+    return {**scoped_vars(read_project_file(project_dir)), **dict(cli_vars or {})}
 
 
 def flag(found: dict[str, Any], name: str, default: bool = False) -> bool:
@@ -130,8 +164,9 @@ def name_list(found: dict[str, Any], name: str) -> tuple[str, ...]:
     return tuple(str(item).strip() for item in items if str(item).strip())
 
 
-def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag: str | None = None) -> Settings:
-    found = project_vars(project_dir)
+def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag: str | None = None,
+                     cli_vars: Mapping[str, Any] | None = None) -> Settings:
+    found = project_vars(project_dir, cli_vars)
     canaries = found.get("refill_canaries")
     declared = canaries is not None
     canaries = canaries if declared else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from refill.graph import Node, ProjectGraph
+from refill.graph import Node, ProjectGraph, Relation, by_database
 
 TAG = "refill_append"
 
@@ -69,3 +69,23 @@ def test_cycle_is_reported():
     g = graph(model("a", "b"), model("b", "a"))
     with pytest.raises(ValueError, match="cycle"):
         g.topological({"model.p.a", "model.p.b"})
+
+
+# -- relations ---------------------------------------------------------------------------
+
+
+def test_a_models_relation_is_its_schema_and_alias():
+    g = graph(
+        Node("model.p.volume", "volume", schema="dbt_analytics", identifier="volume_daily"),
+        Node("model.p.total", "total", schema="dbt", identifier="total"),
+    )
+    assert g.relations(g.nodes) == {"volume": Relation("dbt_analytics", "volume_daily"),
+                                    "total": Relation("dbt", "total")}
+    assert g.nodes["model.p.volume"].relation.sql == "`dbt_analytics`.`volume_daily`"
+    assert g.databases() == ["dbt", "dbt_analytics"]
+
+
+def test_relations_are_grouped_per_database_for_the_packages_macros():
+    relations = [Relation("dbt", "b"), Relation("dbt_x", "a"), Relation("dbt", "a"), Relation("dbt", "a")]
+    assert by_database(relations) == {"dbt": ["a", "b"], "dbt_x": ["a"]}
+    assert Relation.from_list(Relation("dbt_x", "a").as_list()) == Relation("dbt_x", "a")

@@ -56,8 +56,9 @@ def test_the_repair_command_repeats_the_target_flags_as_typed():
 # -- cleanup -------------------------------------------------------------------------------
 
 
-def orphan(kind: str = "dbt_tmp", age: int = 100_000, run_id: str = "", marked: bool = True) -> Orphan:
-    return Orphan(f"t__{kind}", kind, run_id, marked, age, 1)
+def orphan(kind: str = "dbt_tmp", age: int = 100_000, run_id: str = "", marked: bool = True,
+           owned: bool = True) -> Orphan:
+    return Orphan(f"t__{kind}", kind, run_id, marked, age, 1, database="db", owned=owned)
 
 
 DAY = Protection(older_than=dt.timedelta(days=1))
@@ -80,6 +81,12 @@ def test_young_tables_are_kept_whatever_they_are():
 
 def test_old_dbt_leftovers_are_dropped():
     assert decide(orphan("dbt_new_data"), DAY) == Decision(orphan("dbt_new_data"), True, "dbt_new_data, 1.2d old")
+
+
+@pytest.mark.parametrize("kind", ["dbt_backup", "dbt_tmp", "dbt_new_data", "refill_stage"])
+def test_leftovers_no_model_of_the_project_owns_are_kept(kind):
+    kept = decide(orphan(kind, owned=False), Protection(older_than=dt.timedelta(0)))
+    assert not kept.drop and kept.reason == "no model of this project owns it"
 
 
 def test_staging_tables_are_kept_while_a_refill_runs():

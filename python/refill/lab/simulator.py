@@ -50,6 +50,7 @@ class Lab:
         project_dir: Path = LAB_PROJECT_DIR,
         custom_settings: dict | None = None,
         artifacts_dir: Path | None = None,
+        cli_vars: dict[str, dict] | None = None,  # target -> the --vars of every invocation on it
     ) -> None:
         self.work_dir = Path(work_dir).resolve()
         self.data_dir = Path(data_dir).resolve() if data_dir else self.work_dir / "chdb"
@@ -60,6 +61,7 @@ class Lab:
         self.quiet = quiet
         self.project_dir = Path(project_dir).resolve()
         self.custom_settings = custom_settings
+        self.cli_vars = dict(cli_vars or {})
         self.artifacts_dir = Path(artifacts_dir) if artifacts_dir else self.work_dir / "dbt"
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.profiles_dir = self._write_profiles()
@@ -100,6 +102,7 @@ class Lab:
                 threads=self.threads,
                 quiet=self.quiet,
                 artifacts_dir=self.artifacts_dir,
+                cli_vars=self.cli_vars.get(target, {}),
             )
         return self._sessions[target]
 

@@ -23,6 +23,7 @@ def run_lint(
     target: str | None = None,
     manifest: Path | None = None,
     parse: bool = False,
+    cli_vars: dict | None = None,
     select: Sequence[str] | None = None,
     tag: str | None = None,
     output_format: str = "text",
@@ -32,7 +33,7 @@ def run_lint(
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     started = time.monotonic()
-    models = _models(paths, project_dir, profiles_dir, target, manifest, parse, err)
+    models = _models(paths, project_dir, profiles_dir, target, manifest, parse, err, cli_vars or {})
     files_mode = manifest is None and not parse  # dbt in this process: no forking
     workers = (jobs or default_jobs()) if files_mode else 1
     result = lint_models(models, tag=tag, select=set(select) if select else None, jobs=workers)
@@ -41,7 +42,10 @@ def run_lint(
     return int(ExitCode.CONTRACT if any(f.fails for f in result.findings) else ExitCode.OK)
 
 
-def _models(paths, project_dir, profiles_dir, target, manifest, parse, err) -> list[ModelSource]:
+def _models(paths, project_dir, profiles_dir, target, manifest, parse, err, cli_vars) -> list[ModelSource]:
+    if cli_vars and not parse:
+        raise BadInput("--vars applies to --parse (a dbt parse of the project); files mode and --manifest "
+                       "read the vars of dbt_project.yml")
     if manifest is not None and parse:
         raise BadInput("--manifest reads a manifest and --parse makes one: pass one of them")
     if paths and (manifest is not None or parse):
@@ -51,7 +55,8 @@ def _models(paths, project_dir, profiles_dir, target, manifest, parse, err) -> l
     if parse:
         from refill.session import DbtSession
 
-        session = DbtSession(Path(project_dir or Path.cwd()), profiles_dir=profiles_dir, target=target, quiet=True)
+        session = DbtSession(Path(project_dir or Path.cwd()), profiles_dir=profiles_dir, target=target, quiet=True,
+                             cli_vars=cli_vars)
         return manifest_models(session.parse(), session.project_dir)
     if not paths:
         return project_models(Path(project_dir or Path.cwd())).models

@@ -7,9 +7,9 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
-from refill.graph import ProjectGraph
+from refill.graph import ProjectGraph, Relation, by_database
 from refill.plan import Window
 from refill.session import DbtSession
 from refill.settings import Settings
@@ -32,10 +32,20 @@ class RefillPlan:
     skip_cohort: bool = False
     skip_lineage: bool = False
     months_per_run: int | None = 89  # phase 2/3 windows, under max_partitions_per_insert_block
+    # where dbt put each model of the plan and the prices model (custom schema, alias)
+    relations: Mapping[str, Relation] = field(default_factory=dict)
 
     @property
     def cohort(self) -> tuple[str, ...]:
         return tuple(name for layer in self.cohort_layers for name in layer)
+
+    def relation(self, model: str) -> Relation:
+        """The relation of one of the plan's models; a model the plan does not hold is a KeyError."""
+        return self.relations[model]
+
+    def tables_by_database(self, models: Iterable[str]) -> dict[str, list[str]]:
+        """``{database: [table, …]}`` of ``models``, for the package's ``database`` + ``tables`` macros."""
+        return by_database(self.relation(m) for m in models)
 
     @property
     def run_id(self) -> str:
@@ -61,6 +71,7 @@ class RefillPlan:
             "phase3_models": list(self.downstream_models),
             "skip_balances_rewrite": self.skip_cohort,
             "skip_price_dependent": self.skip_lineage,
+            "relations": {name: self.relations[name].as_list() for name in sorted(self.relations)},
         }
 
 

@@ -18,6 +18,18 @@ def run_operation(ctx: RunContext, macro: str, args: dict[str, Any]) -> dict[str
     return {"macro": macro, "args": args}
 
 
+def per_database(tables: dict[str, list[str]], args: dict[str, Any]) -> list[dict[str, Any]]:
+    """One call's args per database, for the package's macros that take one ``database`` and
+    its ``tables`` (a cohort with a custom schema spans several databases)."""
+    return [{"database": database, "tables": names, **args} for database, names in tables.items()]
+
+
+def run_operation_each(ctx: RunContext, macro: str, calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    for args in calls:
+        ctx.session.invoke(["run-operation", f"refill.{macro}", "--args", json.dumps(args)], manifest=ctx.manifest)
+    return {"macro": macro, "calls": list(calls)}
+
+
 def run_statement(selector: Sequence[str], vars: dict[str, Any] | None = None) -> str:
     text = "dbt run " + " ".join(shlex.quote(part) for part in selector)
     if vars:

@@ -9,7 +9,7 @@ import sys
 from refill.errors import ExitCode, PreflightProblem
 from refill.graph import ProjectGraph
 from refill.phases.context import RefillPlan, Step
-from refill.phases.invocation import run_operation, run_operation_statement
+from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
 
 PHASE = "preflight"
 
@@ -90,37 +90,37 @@ def backup_table_suffix(plan: RefillPlan) -> str:
     return plan.run_id
 
 
-def touched_tables(ctx_graph: ProjectGraph, plan: RefillPlan) -> list[str]:
+def touched_tables(graph: ProjectGraph, plan: RefillPlan) -> dict[str, list[str]]:
+    """``{database: [table, …]}`` of the plan's materialized models, where dbt put them."""
     names = set(plan.cohort) | set(plan.lineage_models) | set(plan.downstream_models)
-    return sorted(n for n in names if (node := ctx_graph.by_name(n)) and node.materialized != "view")
+    return plan.tables_by_database(
+        sorted(n for n in names if (node := graph.by_name(n)) and node.materialized != "view"))
 
 
 def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
-    kill_args = {"database": plan.schema, "tables": touched_tables(graph, plan)}
+    kill_calls = per_database(touched_tables(graph, plan), {})
     result = [
         Step(
             key="preflight:kill-failed-mutations",
             phase=PHASE,
             title="kill failed mutations on the touched tables",
-            statements=(run_operation_statement("kill_failed_mutations", kill_args),),
-            action=lambda ctx: run_operation(ctx, "kill_failed_mutations", kill_args),
+            statements=tuple(run_operation_statement("kill_failed_mutations", args) for args in kill_calls),
+            action=lambda ctx: run_operation_each(ctx, "kill_failed_mutations", kill_calls),
             repeat_on_resume=True,  # a crashed delete+insert may have left a poisoned mutation
         )
     ]
     if not plan.skip_cohort:
-        backup_args = {
-            "database": plan.schema,
-            "tables": list(plan.cohort),
+        backup_calls = per_database(plan.tables_by_database(plan.cohort), {
             "partitions": [m.isoformat() for m in plan.window.months],
             "suffix": backup_table_suffix(plan),
-        }
+        })
         result.append(
             Step(
                 key="preflight:backup",
                 phase=PHASE,
                 title=f"back up {len(plan.window.months)} month(s) of {len(plan.cohort)} cohort table(s)",
-                statements=(run_operation_statement("backup_partitions", backup_args),),
-                action=lambda ctx: run_operation(ctx, "backup_partitions", backup_args),
+                statements=tuple(run_operation_statement("backup_partitions", args) for args in backup_calls),
+                action=lambda ctx: run_operation_each(ctx, "backup_partitions", backup_calls),
             )
         )
     return result

@@ -3,13 +3,15 @@ duplicate keys in any touched partition, and the canary again."""
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from refill import checks
 from refill.errors import CheckFailed
+from refill.graph import Relation
 from refill.phases import canary
 from refill.phases.context import RefillPlan, RunContext, Step
-from refill.sql import ident, table
+from refill.sql import ident, literal
 
 PHASE = "phase4"
 
@@ -20,6 +22,8 @@ def rollback_command(ctx: RunContext) -> str:
              "--profiles-dir", str(session.profiles_dir), "--target", plan.target]
     if ctx.state_root:
         parts += ["--state-dir", str(ctx.state_root)]
+    if session.cli_vars:  # a project that needs --vars to parse needs them to roll back
+        parts += ["--vars", json.dumps(dict(session.cli_vars), sort_keys=True, default=str)]
     return shlex.join(parts)
 
 
@@ -32,20 +36,38 @@ def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
 
 def priced_days_sql(plan: RefillPlan) -> str:
     column = plan.settings.date_column
-    return f"SELECT DISTINCT toDate({ident(column)}) FROM {table(plan.schema, plan.settings.prices_model)}"
+    return f"SELECT DISTINCT toDate({ident(column)}) FROM {plan.relation(plan.settings.prices_model).sql}"
+
+
+def missing_relations(warehouse, relations: list[Relation]) -> list[Relation]:
+    """``relations`` no table or view of the target holds: a check of one finds no column and
+    would pass it unread, so each is a verification failure of its own."""
+    if not relations:
+        return []
+    databases = ", ".join(literal(d) for d in sorted({r.database for r in relations}))
+    present = {Relation(str(d), str(n)) for d, n in warehouse.rows(
+        f"SELECT DISTINCT database, name FROM {warehouse.system_table('tables')} WHERE database IN ({databases})")}
+    return [r for r in relations if r not in present]
 
 
 def verify(ctx: RunContext) -> dict:
     plan, warehouse = ctx.plan, ctx.warehouse
     scope = [n for n in (*plan.cohort, *plan.lineage_models, *plan.downstream_models)]
-    zero_usd = checks.zero_usd_days(
-        warehouse, plan.schema, scope, plan.window.gap_days,
-        date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
-    )
-    duplicates = checks.duplicate_keys(warehouse, plan.schema, plan.cohort, plan.window.months,
-                                      show=lambda sql: ctx.session.show(sql, manifest=ctx.manifest))
+    built = [plan.relation(n) for n in scope
+             if (node := ctx.graph.by_name(n)) is None or node.materialized != "ephemeral"]
+    missing = missing_relations(warehouse, built)
+    zero_usd, duplicates = [], []
+    for database, tables in plan.tables_by_database(scope).items():
+        zero_usd += checks.zero_usd_days(
+            warehouse, database, tables, plan.window.gap_days,
+            date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
+        )
+    for database, tables in plan.tables_by_database(plan.cohort).items():
+        duplicates += checks.duplicate_keys(warehouse, database, tables, plan.window.months,
+                                           show=lambda sql: ctx.session.show(sql, manifest=ctx.manifest))
     violations = canary.scan_all(ctx)
-    problems = [f"{z.relation}.{z.column} is 0/NULL on {z.day} in {z.rows} row(s) where a price exists"
+    problems = [f"{r} does not exist, so it was not checked" for r in missing]
+    problems += [f"{z.relation}.{z.column} is 0/NULL on {z.day} in {z.rows} row(s) where a price exists"
                 for z in zero_usd]
     problems += [f"{d.relation} partition {d.partition_id} holds {d.duplicates} duplicate key(s) ({d.key})"
                  for d in duplicates]
