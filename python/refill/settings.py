@@ -127,7 +127,6 @@ def scoped_vars(raw: dict[str, Any]) -> dict[str, Any]:
     merged = {k: v for k, v in declared.items() if not (k == name and isinstance(v, dict))}
     if isinstance(declared.get(name), dict):
         merged.update(declared[name])
-    merged.update(cli_vars or {})
     return merged
 
 

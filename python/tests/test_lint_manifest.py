@@ -160,7 +160,7 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
                          project_dir=project, prices_model="prices")
     with pytest.raises(PreflightRefused) as refused:
         # no warehouse here: the partitioning check (engine-tested elsewhere) finds no table to refuse
-        session = SimpleNamespace(project_dir=project, schema="lint_fixtures",
+        session = SimpleNamespace(project_dir=project, schema="lint_fixtures", cli_vars={},
                                   show=lambda sql, manifest: SimpleNamespace(rows=[]))
         build_plan(options, session, broken)
     problems = refused.value.problems
