@@ -113,7 +113,8 @@ def test_a_cohort_model_that_breaks_the_contract_is_refused_with_exit_5(seed_lab
     captured = capsys.readouterr()
     err = [line for line in captured.err.strip().splitlines() if not line.startswith(("refill: warning:", "refill: note:"))]
     assert exit_code == 5
-    assert len(err) == 1 and "preflight refused the plan" in err[0]
+    assert len(err) == 1 and err[0].startswith("refill: error: contract: int_execution_tokens_supply_holders_daily: ")
+    assert f"({rule}" in err[0] and err[0].endswith("nothing was written")
     assert any(row.split()[:2] == ["contract", "int_execution_tokens_supply_holders_daily"] and f"({rule}" in row
                for row in captured.out.splitlines())
     assert checksums(seed_lab.warehouse, [seed_lab.schema]) == before

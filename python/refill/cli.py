@@ -329,8 +329,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PreflightRefused as refused:
         print(problems_table(refused.problems), flush=True)
         kinds = ", ".join(sorted({p.kind for p in refused.problems}))
-        print(f"refill: error: preflight refused the plan: {len(refused.problems)} problem(s) ({kinds}), "
-              f"listed on stdout; nothing was written", file=sys.stderr)
+        if len(refused.problems) == 1:  # the one line names the model and the reason
+            print(f"refill: error: {refused.problems[0].one_line()}; nothing was written", file=sys.stderr)
+        else:
+            print(f"refill: error: preflight refused the plan: {len(refused.problems)} problem(s) ({kinds}), "
+                  f"listed on stdout; nothing was written", file=sys.stderr)
         return int(refused.exit_code)
     except RefillError as exc:
         print(f"refill: error: {exc.message}", file=sys.stderr)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from refill import engine
-from refill.errors import BadInput, StepFailed
+from refill.errors import BadInput, LockHeld, StepFailed
 
 
 _NO_TARGET = {"deps", "clean", "init"}
@@ -110,6 +110,9 @@ class DbtSession:
         self.stats.invocations += 1
         self.stats.commands.append(" ".join(command))
         if check and not result.success:
+            held = _lock_refusal(result.exception)
+            if held is not None:  # another process holds the engine: exit 4 naming it, not a failed step
+                raise held from None
             raise StepFailed(f"dbt {' '.join(command)} failed{_failure_detail(result)}")
         return result
 
@@ -209,6 +212,18 @@ class ResolvedTarget:
     target_name: str
     credentials: Any
     threads: int
+
+
+def _lock_refusal(exc: BaseException | None) -> LockHeld | None:
+    """The LockHeld that made a dbt invocation fail, if any: dbt wraps the driver's error
+    (``FailedToConnectError``), keeping it as the cause."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, LockHeld):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _failure_detail(result) -> str:
