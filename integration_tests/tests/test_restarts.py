@@ -11,10 +11,12 @@ CI runs this module on ClickHouse 26.x and on 25.8 LTS.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from macro_project import MacroProject, killed_at, rows_after_restart, server_version
+from refill import engine
 from test_macros_swap import MODEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.ch258]
@@ -41,16 +43,15 @@ def naive_replace_after_crash(project: MacroProject) -> tuple[int, int]:
 def test_the_engine_under_test_is_the_one_ci_meant(tmp_path):
     """CI's 25.8 environment sets REFILL_EXPECT_CLICKHOUSE=25.8: a pip resolution that
     silently brought another chDB would otherwise pass these tests on the wrong engine."""
-    import os
-
-    project = MacroProject(tmp_path)
-    version = server_version(project.warehouse)
-    project.close()
+    client = engine.open_client(tmp_path / "chdb")
+    try:
+        version = tuple(int(part) for part in client.query("SELECT version()").result_rows[0][0].split("."))
+    finally:
+        client.close()
     expected = os.environ.get("REFILL_EXPECT_CLICKHOUSE")
     if expected:
         assert version[:2] == tuple(int(part) for part in expected.split(".")), version
     assert version >= (25, 8), f"refill supports ClickHouse 25.8 LTS and later, this is {version}"
-
 
 
 def test_swapped_months_stay_swapped_after_a_crash(tmp_path):
