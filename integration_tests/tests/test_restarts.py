@@ -102,3 +102,22 @@ def test_restored_months_and_overwritten_backups_stay_so_after_a_crash(tmp_path)
     assert rows_after_restart(project.data_dir, MONTHS_SQL.format(table="bk.t")) == [list(r) for r in original]
     assert rows_after_restart(project.data_dir, MONTHS_SQL.format(table="bk.t__refill_backup_late")) == [
         list(r) for r in damaged]
+
+
+def test_a_swap_survives_a_crash_while_a_query_reads_the_old_parts(tmp_path):
+    """Why refill does not REPLACE and then delete the old parts on 25.8: a query still
+    reading them keeps them on disk. The swap must be safe with them there."""
+    project = MacroProject(tmp_path)
+    project.parse()
+    w = project.warehouse
+    for table in ("t", "t_stage"):
+        w.execute(f"CREATE TABLE macro_tests.{table} (date Date, v Int64) ENGINE = MergeTree ORDER BY date "
+                  f"PARTITION BY toStartOfMonth(date) {SERVER_PARTS_LIFETIME}")
+    w.execute("INSERT INTO macro_tests.t SELECT addDays(toDate('2026-04-01'), number % 30), number FROM numbers(300)")
+    w.execute("INSERT INTO macro_tests.t_stage SELECT addDays(toDate('2026-04-01'), number % 30), 1 FROM numbers(30)")
+    # the statement refill sends to this server (run_query first: the version needs a connection)
+    swap = project.compile_inline("{% do run_query('SELECT 1') %}"
+                                  "{{ refill._replace_partitions_sql('macro_tests', 't', 't_stage', ['20260401']) }}")
+    project.close()
+    assert rows_after_restart(project.data_dir, MONTHS_SQL.format(table="macro_tests.t"),
+                              crash_after=swap, while_reading="macro_tests.t") == [["2026-04-01", 30, 30]]
