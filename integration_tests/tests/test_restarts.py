@@ -72,7 +72,7 @@ def test_swapped_months_stay_swapped_after_a_crash(tmp_path):
         ["2026-02-01", *built["2026-02-01"]], ["2026-03-01", built["2026-03-01"][0], built["2026-03-01"][1] * 10]]
 
 
-def test_restored_months_and_overwritten_backups_stay_so_after_a_crash(tmp_path):
+def test_restored_months_and_overwritten_backups_stay_so_after_a_restart(tmp_path):
     project = MacroProject(tmp_path)
     project.parse()
     w = project.warehouse
@@ -90,14 +90,13 @@ def test_restored_months_and_overwritten_backups_stay_so_after_a_crash(tmp_path)
     w.execute("ALTER TABLE bk.t DROP PARTITION '2026-03-01'")
     w.execute("INSERT INTO bk.t VALUES ('2026-05-02', 1, 1)")
     damaged = w.rows(MONTHS_SQL.format(table="bk.t"))
-    counts_check = r"hostName\(\) AS replica"  # the statement right after each copy's ALTER
-
-    # the twin `late` overwritten with the damaged months (its months replaced), then a crash
-    killed_at(project, counts_check, "run-operation", "refill.backup_partitions",
-              "--args", json.dumps({**backup, "suffix": "late", "overwrite": True}))
-    # the table restored from `good` (its damaged parts replaced), then a crash
-    killed_at(project, counts_check, "run-operation", "refill.restore_partitions",
-              "--args", json.dumps({"database": "bk", "tables": ["t"], "suffix": "good"}))
+    project.close()
+    # Each operation below is followed by an engine restart: with no other connection open,
+    # the embedded engine stops when dbt closes its own, right after the copy's checks.
+    # The twin `late` overwritten with the damaged months (its months replaced)…
+    project.operation("backup_partitions", {**backup, "suffix": "late", "overwrite": True})
+    # …and the table restored from `good` (its damaged parts replaced)
+    project.operation("restore_partitions", {"database": "bk", "tables": ["t"], "suffix": "good"})
 
     assert rows_after_restart(project.data_dir, MONTHS_SQL.format(table="bk.t")) == [list(r) for r in original]
     assert rows_after_restart(project.data_dir, MONTHS_SQL.format(table="bk.t__refill_backup_late")) == [
