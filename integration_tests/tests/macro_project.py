@@ -9,6 +9,9 @@ in its own directory and chDB data directory.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,3 +196,57 @@ class MacroProject:
 def node_results(invocation: Invocation) -> dict[str, Any]:
     """{model name: node result} of a run/build/test invocation."""
     return {r.node.name: r for r in invocation.result.result.results}
+
+
+def killed_at(project: MacroProject, sql: str, *dbt_args: str) -> None:
+    """``python -m refill dbt <dbt_args>`` on ``project`` in a fresh process, SIGKILLed as soon
+    as a statement matching the regex ``sql`` starts: a server crashing right after the
+    statement before it (the embedded engine dies with its process). Closes ``project``."""
+    project.close()
+    env = {**os.environ, "REFILL_FAULT_INJECT": json.dumps({"sql": sql, "after_ms": 0}),
+           "DBT_TARGET_PATH": str(project.root / "cli-target"), "DBT_LOG_PATH": str(project.root / "cli-logs")}
+    result = subprocess.run(
+        [sys.executable, "-m", "refill", "dbt", *dbt_args,
+         "--project-dir", str(project.project_dir), "--profiles-dir", str(project.root)],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == -9, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def rows_after_restart(data_dir: Path, sql: str, *, crash_after: str | None = None,
+                       while_reading: str | None = None) -> list[list[Any]]:
+    """Rows of ``sql`` (JSON values, so cast dates with toString) read by a fresh process on
+    ``data_dir``: the engine starts again and loads every table from its parts on disk, as a
+    server does after a restart or a crash. With ``crash_after``, a process first runs that
+    statement and is SIGKILLed the moment it returns; with ``while_reading`` (a table), a
+    slow query is reading that table meanwhile, so its parts are in use. The calling
+    process must have closed the directory (``MacroProject.close()``)."""
+    code = ("import json, os, signal, sys, threading, time\n"
+            "from refill import engine\n"
+            "client = engine.open_client(sys.argv[1])\n"
+            "if sys.argv[4]:\n"
+            "    reader = engine.open_client(sys.argv[1])\n"
+            "    threading.Thread(target=reader.query, daemon=True, args=(\n"
+            "        f'SELECT count(), sum(sleepEachRow(0.05)) FROM {sys.argv[4]} '\n"
+            "        'SETTINGS max_block_size = 1, max_threads = 1',\n"
+            "    )).start()\n"
+            "    time.sleep(1)\n"
+            "if sys.argv[3]:\n"
+            "    client.command(sys.argv[3])\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            "print(json.dumps(client.query(sys.argv[2]).result_rows))\n")
+
+    def fresh_process(crash: str, reading: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", code, str(data_dir), sql, crash, reading],
+                              capture_output=True, text=True, timeout=300)
+
+    if crash_after:
+        crashed = fresh_process(crash_after, while_reading or "")
+        assert crashed.returncode == -9, crashed.stderr[-3000:]
+    result = fresh_process("", "")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def server_version(warehouse: Warehouse) -> tuple[int, ...]:
+    """The engine's ClickHouse version as numbers, e.g. (25, 8, 2, 1)."""
+    return tuple(int(part) for part in str(warehouse.scalar("SELECT version()")).split("."))

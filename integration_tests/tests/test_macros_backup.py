@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from macro_project import MacroProject
+from macro_project import MacroProject, server_version
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.ch258]
 
 MARCH, APRIL, MAY = dt.date(2026, 3, 1), dt.date(2026, 4, 1), dt.date(2026, 5, 1)
 
@@ -97,8 +97,10 @@ def test_naive_copies_double_the_backup_and_cannot_restore_an_empty_month(projec
         w.execute("ALTER TABLE bk_naive.t_copy ATTACH PARTITION '2026-04-01' FROM bk_naive.t")
     assert w.scalar("SELECT count() FROM bk_naive.t_copy") == 2 * checksums(project, "bk_naive", "t")[APRIL][0]
     w.execute("INSERT INTO bk_naive.t VALUES ('2026-05-02', 1, 1)")
-    with pytest.raises(Exception, match="has no parts in partition"):
-        w.execute("ALTER TABLE bk_naive.t REPLACE PARTITION '2026-05-01' FROM bk_naive.t_copy")
+    if server_version(w) >= (26, 6):
+        with pytest.raises(Exception, match="has no parts in partition"):
+            w.execute("ALTER TABLE bk_naive.t REPLACE PARTITION '2026-05-01' FROM bk_naive.t_copy")
+    # (before 26.6 it runs, and a restart brings the month back: test_restarts.py)
 
     args = {"database": "bk_naive", "tables": "t", "partitions": ["2026-04-01", "2026-05-01"], "suffix": "s"}
     w.execute("ALTER TABLE bk_naive.t DROP PARTITION '2026-05-01'")

@@ -77,6 +77,25 @@ def test_killed_at_every_phase_the_same_command_converges_to_the_fresh_build(see
     assert leftovers(lab) == []
 
 
+@pytest.mark.ch258
+def test_killed_right_after_phase1_the_resumed_run_equals_the_fresh_build(seed_incident_dir, lab_copy):
+    """Issue #12, kind 5: the crash lands right after the last cohort swap. Before
+    ClickHouse 26.6 a replaced month could come back beside its rewrite when the engine
+    starts again; CI runs this on 25.8 LTS too."""
+    lab = lab_copy(seed_incident_dir)
+    for (table,) in lab.warehouse.rows(f"SELECT name FROM system.tables WHERE database = '{SCHEMA}' "
+                                       "AND engine LIKE '%MergeTree'"):
+        # a server's default (chDB's is 0): outdated parts stay as long as they would there
+        lab.warehouse.execute(f"ALTER TABLE {SCHEMA}.`{table}` MODIFY SETTING old_parts_lifetime = 480")
+
+    killed(lab, {"step": "phase1:2026-04-01", "when": "after"})
+    final = refill_cli(lab, *RUN)
+    assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-2000:]
+    assert "done by an earlier attempt" in final.stdout
+    assert {d.model: d.differing for d in lab.diff() if d.differing} == {}
+    assert leftovers(lab) == []
+
+
 def test_second_refill_on_the_target_exits_4_and_names_the_holder(seed_lab):
     seed_lab.close()
     holder = subprocess.Popen(

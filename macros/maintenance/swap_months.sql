@@ -38,10 +38,10 @@
   {%- do refill._check_month_partitions(database, [staging_relation.identifier, target_relation.identifier], months, partition_ids, 'swapped') -%}
   {%- if partition_ids | length == 0 -%}{{ return(0) }}{%- endif -%}
   {%- call statement('refill_swap_months') -%}
+    {#- REPLACE PARTITION, or DROP + ATTACH on servers whose REPLACE lets the old parts
+        come back after a restart: why in _replace_partition_clauses -#}
     ALTER TABLE {{ target_relation }} {{ on_cluster_clause(target_relation) }}
-    {%- for partition_id in partition_ids %}
-      REPLACE PARTITION ID {{ refill._string_literal(partition_id) }} FROM {{ staging_relation }}{{ ',' if not loop.last }}
-    {%- endfor %}
+      {{ refill._replace_partition_clauses(partition_ids, staging_relation) }}
     {{ refill._partition_write_settings() }}
   {%- endcall -%}
   {{ return(partition_ids | length) }}

@@ -9,7 +9,9 @@
   built from the model's own config, SQL and hooks) and each window month is swapped in
   with REPLACE PARTITION, which is atomic per partition: readers see the old month or the
   new one, a month whose recompute is empty is emptied, and a crashed write leaves only a
-  staging table behind, never partial rows in the target.
+  staging table behind, never partial rows in the target. (Before ClickHouse 26.6 the
+  swap is DROP + ATTACH instead, which a restart cannot undo: see
+  _replace_partition_clauses.)
 
   Under this materialization is_incremental() is false, so the month is computed by the
   same path as a from-scratch build.
