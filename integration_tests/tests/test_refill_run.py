@@ -111,7 +111,7 @@ def test_without_the_swap_a_single_pass_bakes_duplicates(seed_lab, monkeypatch):
     the seed's 'single-pass refill', and with merges stopped the aggregators read 2x."""
     from refill.phases import cohort
 
-    monkeypatch.setattr(cohort, "MATERIALIZATION", "incremental")  # the model's own append strategy
+    monkeypatch.setattr(cohort, "route_to_swap", lambda manifest, cohort_ids: None)  # the models' own append
     for table in COHORT:
         seed_lab.warehouse.execute(f"SYSTEM STOP MERGES {seed_lab.schema}.{table}")
     with pytest.raises(CheckFailed, match="canary failed|duplicate key"):  # the 2x month is caught

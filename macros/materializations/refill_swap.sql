@@ -11,8 +11,15 @@
   new one, a month whose recompute is empty is emptied, and a crashed write leaves only a
   staging table behind, never partial rows in the target.
 
-  Under this materialization is_incremental() is false, so the month is computed by the
-  same path as a from-scratch build.
+  The model is compiled as the seed's append compiled it: is_incremental() true and
+  {{ this }} the live table, whose earlier months the refill has already made final
+  (months run oldest first), so a model that carries its state forward from {{ this }}
+  (balances, cumulative sums) starts the month from the corrected state. The orchestrator
+  keeps an incremental model's materialized='incremental' and routes that materialization
+  here (python/refill/phases/cohort.py says why). apply_monthly_incremental_filter returns
+  the whole window months under start_month, never a day lookback, so the staging table
+  never holds a slice of a month it replaces. With no table yet, is_incremental() is false
+  and the model builds from scratch, renamed into place.
 -#}
 {% materialization refill_swap, adapter='clickhouse' %}
   {%- set start_month = var('start_month', none) -%}
