@@ -9,9 +9,11 @@ import datetime as dt
 
 import pytest
 
-from incident_project import IncidentProject, differing, run_args
+from conftest import BOUNDARY_GAP, BOUNDARY_TODAY
+from incident_project import IncidentProject, RawTable, differing, run_args
 from incident_shapes import HISTORY_START, PRICES_VIEW, cohort_config
-from incident_project import RawTable
+from refill.orchestrator import RunOptions, run_refill as run_in_process
+from refill.plan import make_window
 
 pytestmark = pytest.mark.engine
 
@@ -127,3 +129,50 @@ def test_refilled_month_carries_balances_forward_from_the_month_before(tmp_path)
     assert april[0][:4] == ("A", dt.date(2026, 4, 1), dt.date(2026, 4, 30), 30) and april[0][4] == [100.0]
     assert april[1][:4] == ("B", dt.date(2026, 4, 1), dt.date(2026, 4, 30), 30)
     assert sorted(april[1][4]) == [50.0, 60.0] and b_from == [(dt.date(2026, 4, 10),)]
+
+
+# -- the lab: a carried-forward balance and a running total, gap across a month boundary ----
+
+CARRIED = ("int_execution_gpay_wallet_balances_daily", "int_execution_gpay_volume_cumulative_daily")
+
+
+def lab_refill(lab, from_date: dt.date, today: dt.date) -> int:
+    options = RunOptions(window=make_window(from_date=from_date, today=today), project_dir=lab.project_dir,
+                         profiles_dir=lab.profiles_dir, target="lab", artifacts_dir=lab.artifacts_dir, quiet=True)
+    return run_in_process(options)
+
+
+def lab_differing(lab) -> dict[str, int]:
+    return {d.model: d.differing for d in lab.diff() if d.differing}
+
+
+def test_refill_equals_fresh_build_for_carried_state_across_month_boundary(boundary_lab):
+    """Gap 03-30, today 04-03: March is rewritten first, and April's balances and totals
+    start from March as the refill left it (the running total carries the gap's zero USD
+    into every later day, April included)."""
+    damaged = lab_differing(boundary_lab)
+    assert set(CARRIED) <= set(damaged)
+    assert boundary_lab.warehouse.scalar(
+        f"SELECT count() FROM ({_except(boundary_lab, CARRIED[1])}) WHERE date >= '2026-04-01'") > 0
+
+    assert lab_refill(boundary_lab, BOUNDARY_GAP, BOUNDARY_TODAY) == 0
+
+    assert lab_differing(boundary_lab) == {}
+
+
+def test_without_the_incremental_compile_carried_state_is_lost_silently(boundary_lab, monkeypatch):
+    """Phase 1 as it was: the cohort switched to refill_swap, so is_incremental() is false and
+    every month starts from nothing. Exit 0, and both carried models are wrong."""
+    from refill.phases import cohort
+
+    def as_fresh_builds(manifest, cohort_ids):
+        for uid in cohort_ids:
+            manifest.nodes[uid].config.materialized = cohort.MATERIALIZATION
+
+    monkeypatch.setattr(cohort, "route_to_swap", as_fresh_builds)
+    assert lab_refill(boundary_lab, BOUNDARY_GAP, BOUNDARY_TODAY) == 0
+    assert set(lab_differing(boundary_lab)) == set(CARRIED)
+
+
+def _except(lab, model: str) -> str:
+    return (f"SELECT * FROM {lab.schema}.{model} EXCEPT ALL SELECT * FROM {lab.truth_schema}.{model}")

@@ -146,7 +146,7 @@ def test_findings_carry_location_model_severity_and_hint(fixture_result):
 
 def test_the_lab_lints_clean_including_its_insert_overwrite_model():
     result = lint_project(LAB)
-    assert result.findings == [] and result.models_checked == 4
+    assert result.findings == [] and result.models_checked == 6
 
 
 # -- models the linter cannot evaluate --------------------------------------------------

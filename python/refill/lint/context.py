@@ -206,7 +206,14 @@ class RefillStubs:
         self._state.filter_calls.append({"source_field": source_field, "add_and": add_and})
         if not self._state.incremental:
             return ""
-        return f"{'AND ' if add_and else ''}toDate({source_field}) >= {LOOKBACK_BOUND}"
+        prefix = "AND " if add_and else ""
+        start_month = self._state.var("start_month", None)
+        if start_month:  # the macro's month branch: the whole months, never a day lookback
+            end_month = self._state.var("end_month", None) or start_month
+            day = f"toDate({source_field})"
+            return (f"{prefix}toStartOfMonth({day}) >= toDate('{start_month}')"
+                    f" AND toStartOfMonth({day}) <= toDate('{end_month}')")
+        return f"{prefix}toDate({source_field}) >= {LOOKBACK_BOUND}"
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
