@@ -45,6 +45,7 @@
   {% if existing_relation is none %}
     {% do adapter.rename_relation(staging_relation, target_relation) %}
   {% else %}
+    {% do refill._require_swappable_columns(staging_relation, target_relation) %}
     {% do refill.swap_months(staging_relation, target_relation, window_start, window_end) %}
     {% do adapter.drop_relation(staging_relation) %}
   {% endif %}

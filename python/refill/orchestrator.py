@@ -87,6 +87,9 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     if not options.skip_cohort:
         preflight.check_graph(graph, cohort, settings.prices_model)
         preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
+        schema_changes = preflight.check_schema_drift(session, manifest, graph, cohort, options.window.first_month)
+    else:
+        schema_changes = ()
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
     lineage_ids = set()
     if not options.skip_lineage:
@@ -109,6 +112,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         skip_cohort=options.skip_cohort,
         skip_lineage=options.skip_lineage,
         months_per_run=lineage.months_per_run(lineage.partition_limit(session.credentials)),
+        schema_changes=schema_changes,
     )
     return plan, graph
 
