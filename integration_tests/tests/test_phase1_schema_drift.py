@@ -129,3 +129,18 @@ def test_sync_all_columns_drops_and_adds_and_the_refilled_month_equals_the_fresh
                                                     ("volume_usd", "Float64"), ("price", "Float64")]
         assert april_differs(project, "volume_daily", "date, token, volume_usd, price") == (0, 0)
         assert april_differs(project, "token_share_daily", "*") == (0, 0)
+
+
+def test_a_cohort_model_without_a_table_is_refused_in_preflight(replayed, tmp_path):
+    """A month of a model that reads only its window is not the whole model, so refill does
+    not build a table one month at a time. (Before: the backup failed with `failed (?: None)`
+    after kill-mutations had already run.)"""
+    project = replayed.copy_to(tmp_path / "unbuilt")
+    project.write_model("volume_again_daily.sql", VOLUME_COHORT)
+    with project:
+        before = project.checksums()
+    result = project.refill(*run_args(GAP, TODAY))
+    assert result.returncode == 5, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "relation: volume_again_daily: has no table inc.volume_again_daily" in result.stderr
+    with project:
+        assert project.checksums() == before

@@ -87,9 +87,6 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     if not options.skip_cohort:
         preflight.check_graph(graph, cohort, settings.prices_model)
         preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
-        schema_changes = preflight.check_schema_drift(session, manifest, graph, cohort, options.window.first_month)
-    else:
-        schema_changes = ()
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
     lineage_ids = set()
     if not options.skip_lineage:
@@ -97,6 +94,9 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         if options.select and not names:
             raise BadInput(f"--select {options.select} matches no model outside tag:{settings.tag}")
         lineage_ids = {graph.by_name(n).unique_id for n in names if graph.by_name(n)}
+    schema_changes: tuple[str, ...] = ()
+    if not options.skip_cohort:  # after the cheap checks: this one compiles the cohort
+        schema_changes = preflight.check_schema_drift(session, manifest, graph, cohort, options.window.first_month)
     downstream_ids = {uid for uid in graph.descendants(cohort) - cohort if graph.nodes[uid].resource_type == "model"}
     downstream_ids -= lineage_ids
     plan = RefillPlan(
