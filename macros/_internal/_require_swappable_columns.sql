@@ -7,12 +7,12 @@
 -#}
 {% macro _require_swappable_columns(staging_relation, target_relation) %}
   {%- set differing_sql -%}
-    SELECT name, arrayStringConcat(arraySort(groupArray(concat(table, ': ', type))), ', ')
-    FROM system.columns
+    SELECT name, arrayStringConcat(arraySort(groupUniqArray(concat(table, ': ', type))), ', ')
+    FROM {{ refill._system_table('columns') }}
     WHERE database = {{ refill._string_literal(target_relation.schema) }}
       AND table IN ({{ refill._string_literal(target_relation.identifier) }}, {{ refill._string_literal(staging_relation.identifier) }})
     GROUP BY name
-    HAVING count() != 2 OR uniqExact(type) != 1
+    HAVING uniqExact(table) != 2 OR uniqExact(type) != 1
     ORDER BY name
   {%- endset -%}
   {%- set differing = [] -%}

@@ -100,15 +100,16 @@ def _describe(added: Sequence[Column], removed: Sequence[str]) -> str:
 # -- the engine side: compile the cohort as Phase 1 does, read both column lists ------------
 
 def table_columns(warehouse, schema: str, table: str) -> list[Column] | None:
-    """The live table's columns in order, or None when it does not exist."""
-    exists = warehouse.scalar(
-        f"SELECT count() FROM system.tables WHERE database = {literal(schema)} AND name = {literal(table)}")
+    """The live table's columns in order, or None when it does not exist (on a cluster, as
+    every replica has it: a replica that differs shows the column twice, and fails the check)."""
+    exists = warehouse.scalar(f"SELECT count() FROM {warehouse.system_table('tables')}"
+                              f" WHERE database = {literal(schema)} AND name = {literal(table)}")
     if not exists:
         return None
     rows = warehouse.rows(
-        f"SELECT name, type FROM system.columns WHERE database = {literal(schema)} AND table = {literal(table)}"
-        " ORDER BY position")
-    return [Column(name, type_) for name, type_ in rows]
+        f"SELECT DISTINCT name, type, position FROM {warehouse.system_table('columns')}"
+        f" WHERE database = {literal(schema)} AND table = {literal(table)} ORDER BY position, type")
+    return [Column(name, type_) for name, type_, _ in rows]
 
 
 def query_columns(warehouse, sql: str, settings: dict | None = None) -> list[Column]:
