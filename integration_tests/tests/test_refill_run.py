@@ -178,8 +178,10 @@ def test_plan_command_prints_layers_and_statements(seed_lab):
     out = result.stdout
     assert "price_lookback_days : 12" in out
     assert "affected months     : 2026-04-01" in out
-    assert "layer 1: int_execution_gpay_activity_daily, int_execution_tokens_balances_daily" in out
-    assert "layer 2: int_execution_tokens_supply_holders_daily" in out
+    assert ("layer 1: int_execution_gpay_activity_daily, int_execution_gpay_wallet_balances_daily,"
+            " int_execution_tokens_balances_daily") in out
+    assert "layer 2: int_execution_gpay_volume_cumulative_daily, int_execution_tokens_supply_holders_daily" in out
     assert "layer 3: int_execution_tokens_balance_cohorts_daily" in out
     assert "--exclude tag:refill_append" in out
     assert "nothing was run and nothing was written" in out
+    assert out.startswith("refill plan ")  # the preflight's compile of the cohort prints nothing

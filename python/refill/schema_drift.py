@@ -129,7 +129,9 @@ def check_cohort(session, manifest, graph, cohort_ids: set[str], month_vars: dic
     if not cohort_ids:
         return [], []
     names = graph.names(sorted(cohort_ids))
-    result = session.invoke(["compile", "--select", *names], manifest=manifest, vars=month_vars, quiet=True)
+    # --log-level none: `dbt compile` prints every selected node's SQL, even with --quiet
+    result = session.invoke(["compile", "--log-level", "none", "--select", *names], manifest=manifest,
+                            vars=month_vars, quiet=True)
     compiled = {r.node.unique_id: r.node for r in result.result.results if r.node.unique_id in cohort_ids}
     changes, problems = [], []
     for uid in sorted(cohort_ids):
