@@ -19,9 +19,11 @@ aliases are compared where dbt really put them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -181,6 +183,23 @@ class IncidentProject:
         """One in-process dbt invocation on ``target``; raises StepFailed when dbt fails."""
         session = self.lab.session(target)
         return session.invoke(list(args), manifest=self.lab.manifest(target), vars=vars)
+
+    def copy_to(self, root: Path, **changes) -> "IncidentProject":
+        """The same project over a copy of this warehouse (replay once, refill many ways):
+        ``changes`` replace fields (``models``…); this project lets go of its data first."""
+        self.close()
+        root = Path(root).resolve()
+        shutil.copytree(self.lab.data_dir, root / "work" / "chdb", symlinks=True)  # Atomic metadata links relatively
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        copy = IncidentProject(**{**fields, "root": root, **changes})
+        copy.lab.deps()
+        return copy
+
+    def write_model(self, path: str, sql: str) -> None:
+        """Change a model after the replay (a user editing it before the refill)."""
+        target = self.project_dir / "models" / path
+        target.write_text(textwrap.dedent(sql).strip() + "\n")
+        self.lab.forget_parses()
 
     # -- what a user runs ------------------------------------------------------------
 

@@ -26,7 +26,7 @@ def test_the_ground_truth_is_clean(seed_lab):
     result = detect(seed_lab, target="truth")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "clean: every entity is priced on every day" in result.stdout
-    assert "8 downstream model(s) checked" in result.stdout
+    assert "10 downstream model(s) checked" in result.stdout
 
 
 def test_the_incident_is_found_and_the_printed_command_repairs_it(seed_lab):

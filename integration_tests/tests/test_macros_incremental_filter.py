@@ -132,12 +132,23 @@ def test_insert_overwrite_end_date_is_widened_to_the_end_of_its_month(project, b
     assert _repulled(project, "by_month", run) == (dt.date(2026, 3, 1), dt.date(2026, 3, 31), 31 * 3)
 
 
+def test_month_vars_make_the_window_whole_months_never_a_lookback(project, built):
+    """A refill's month rewrite compiles the model incremental and replaces each window
+    month with what it computed: a day lookback there would replace the month with a slice."""
+    run = _incremental(project, "by_day", price_lookback_days=12, start_month="2026-03-01", end_month="2026-04-01")
+    assert _repulled(project, "by_day", run) == (dt.date(2026, 3, 1), LAST_DAY, (31 + 27) * 3)
+    run = _incremental(project, "by_month", start_month="2026-02-01")  # end_month defaults to start_month
+    assert _repulled(project, "by_month", run) == (dt.date(2026, 2, 1), dt.date(2026, 2, 28), 28 * 3)
+
+
 @pytest.mark.parametrize(
     "vars, message",
     [
         ({"price_lookback_days": "twelve"}, "price_lookback_days (or lookback_days) must be a whole number of days"),
         ({"price_lookback_days": 0}, "price_lookback_days (or lookback_days) must be a whole number of days"),
         ({"incremental_end_date": "2026-02-30"}, "incremental_end_date must be a date (YYYY-MM-DD)"),
+        ({"start_month": "2026-03-15"}, "start_month must be the first day of a month (YYYY-MM-01)"),
+        ({"start_month": "2026-04-01", "end_month": "2026-03-01"}, "end_month 2026-03-01 is before start_month"),
     ],
 )
 def test_bad_window_input_is_a_compiler_error_not_sql(project, vars, message):

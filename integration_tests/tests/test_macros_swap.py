@@ -16,7 +16,7 @@ MODEL = """
 {{ config(materialized='refill_swap', engine='ReplacingMergeTree()', order_by='(date, k)',
           partition_by='toStartOfMonth(date)',
           pre_hook=refill.refill_safe_pre_hook(), post_hook=refill.refill_safe_post_hook()) }}
-SELECT date, k, toInt64(v * {{ var('factor', 1) }}) AS v, getSetting('max_memory_usage') AS cap
+SELECT date, k, {{ var('wrap', '') }}(toInt64(v * {{ var('factor', 1) }})) AS v, getSetting('max_memory_usage') AS cap
 FROM (
     SELECT addDays(toDate('2026-02-01'), intDiv(number, 2)) AS date, toInt64(number % 2) AS k, toInt64(number) AS v
     FROM numbers(2 * 89)  -- February .. April
@@ -64,3 +64,16 @@ def test_swap_months_rejects_a_window_that_is_not_months(project):
     run = project.dbt("run", vars={"start_month": "2026-03-15"}, check=False, reuse=True)
     assert not run.success
     assert "start_month must be the first day of a month (YYYY-MM-01), got '2026-03-15'" in run.text
+
+
+def test_a_recompute_whose_columns_differ_fails_before_any_partition_moves(project):
+    """Preflight refuses schema drift; should one reach the swap, it fails naming the column
+    (not Code 122 half-way through the partitions) and the table keeps its months."""
+    project.dbt("run", vars={"start_month": "2026-02-01", "end_month": "2026-04-01"}, reuse=True)
+    before = _months(project)
+    run = project.dbt("run", vars={"start_month": "2026-03-01", "factor": 10, "wrap": "toNullable"},
+                      check=False, reuse=True)
+    assert not run.success
+    assert ("the month recompute's columns differ from the table's, so its months cannot be swapped: "
+            "v (months: Int64, months__refill_stage: Nullable(Int64))") in run.text
+    assert _months(project) == before

@@ -111,7 +111,7 @@ def test_without_the_swap_a_single_pass_bakes_duplicates(seed_lab, monkeypatch):
     the seed's 'single-pass refill', and with merges stopped the aggregators read 2x."""
     from refill.phases import cohort
 
-    monkeypatch.setattr(cohort, "MATERIALIZATION", "incremental")  # the model's own append strategy
+    monkeypatch.setattr(cohort, "route_to_swap", lambda manifest, cohort_ids: None)  # the models' own append
     for table in COHORT:
         seed_lab.warehouse.execute(f"SYSTEM STOP MERGES {seed_lab.schema}.{table}")
     with pytest.raises(CheckFailed, match="canary failed|duplicate key"):  # the 2x month is caught
@@ -178,8 +178,10 @@ def test_plan_command_prints_layers_and_statements(seed_lab):
     out = result.stdout
     assert "price_lookback_days : 12" in out
     assert "affected months     : 2026-04-01" in out
-    assert "layer 1: int_execution_gpay_activity_daily, int_execution_tokens_balances_daily" in out
-    assert "layer 2: int_execution_tokens_supply_holders_daily" in out
+    assert ("layer 1: int_execution_gpay_activity_daily, int_execution_gpay_wallet_balances_daily,"
+            " int_execution_tokens_balances_daily") in out
+    assert "layer 2: int_execution_gpay_volume_cumulative_daily, int_execution_tokens_supply_holders_daily" in out
     assert "layer 3: int_execution_tokens_balance_cohorts_daily" in out
     assert "--exclude tag:refill_append" in out
     assert "nothing was run and nothing was written" in out
+    assert out.startswith("refill plan ")  # the preflight's compile of the cohort prints nothing

@@ -6,7 +6,11 @@
   The incremental window of a model, as a predicate on `source_field` (an SQL
   expression over the model's inputs, e.g. 'tr.block_date'):
 
-  * not an incremental run (first build, full refresh, refill_swap): nothing;
+  * not an incremental run (first build, full refresh): nothing;
+  * var('start_month') set (a refill rewriting months, or the seed's month runs): the
+    months [start_month, end_month] whole. refill_swap compiles the model incremental
+    and replaces each window month with what the staging table holds: a day lookback
+    there would replace the month with a slice of it;
   * the target is empty: nothing (everything is new);
   * otherwise the lookback ends at the target's max(destination_field) and covers
     var('price_lookback_days', lookback_days) days, so the refill orchestrator widens
@@ -36,8 +40,22 @@
     {%- set end_date = none -%}
   {%- endif -%}
 
+  {%- set start_month = var('start_month', none) -%}
+  {%- if start_month is not none and (start_month | string | trim) != '' -%}
+    {%- set window_start = refill._month_start(start_month, 'start_month') -%}
+    {%- set window_end = refill._month_start(var('end_month', none) or start_month, 'end_month') -%}
+    {%- if window_end < window_start -%}
+      {{ exceptions.raise_compiler_error("refill: apply_monthly_incremental_filter: end_month " ~ window_end ~ " is before start_month " ~ window_start) }}
+    {%- endif -%}
+  {%- endif -%}
+
   {%- if not is_incremental() -%}
     {{ return('') }}
+  {%- endif -%}
+
+  {%- set day = 'toDate(' ~ source_field ~ ')' -%}
+  {%- if start_month is not none and (start_month | string | trim) != '' -%}
+    {{ return(('AND ' if add_and else '') ~ 'toStartOfMonth(' ~ day ~ ") >= toDate('" ~ window_start ~ "') AND toStartOfMonth(" ~ day ~ ") <= toDate('" ~ window_end ~ "')") }}
   {%- endif -%}
 
   {%- set latest = run_query('SELECT toString(maxOrNull(toDate(' ~ destination ~ '))) FROM ' ~ this).rows[0][0] -%}
@@ -45,7 +63,6 @@
     {{ return('') }}
   {%- endif -%}
   {%- set since = "subtractDays(toDate('" ~ latest ~ "'), " ~ (days - 1) ~ ")" -%}
-  {%- set day = 'toDate(' ~ source_field ~ ')' -%}
   {%- set conditions = [] -%}
   {%- if config.get('incremental_strategy') == 'insert_overwrite' -%}
     {%- do conditions.append(day ~ ' >= toStartOfMonth(' ~ since ~ ')') -%}

@@ -13,8 +13,15 @@
   swap is DROP + ATTACH instead, which a restart cannot undo: see
   _replace_partition_clauses.)
 
-  Under this materialization is_incremental() is false, so the month is computed by the
-  same path as a from-scratch build.
+  The model is compiled as the seed's append compiled it: is_incremental() true and
+  {{ this }} the live table, whose earlier months the refill has already made final
+  (months run oldest first), so a model that carries its state forward from {{ this }}
+  (balances, cumulative sums) starts the month from the corrected state. The orchestrator
+  keeps an incremental model's materialized='incremental' and routes that materialization
+  here (python/refill/phases/cohort.py says why). apply_monthly_incremental_filter returns
+  the whole window months under start_month, never a day lookback, so the staging table
+  never holds a slice of a month it replaces. With no table yet, is_incremental() is false
+  and the model builds from scratch, renamed into place.
 -#}
 {% materialization refill_swap, adapter='clickhouse' %}
   {%- set start_month = var('start_month', none) -%}
@@ -40,6 +47,7 @@
   {% if existing_relation is none %}
     {% do adapter.rename_relation(staging_relation, target_relation) %}
   {% else %}
+    {% do refill._require_swappable_columns(staging_relation, target_relation) %}
     {% do refill.swap_months(staging_relation, target_relation, window_start, window_end) %}
     {% do adapter.drop_relation(staging_relation) %}
   {% endif %}

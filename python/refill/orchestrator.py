@@ -94,6 +94,10 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         problems += preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
         for database, tables in by_database(graph.relations(cohort).values()).items():
             problems += preflight.check_partitioning(session, manifest, database, set(tables))
+    schema_changes: tuple[str, ...] = ()
+    if not options.skip_cohort and not problems:  # last: it compiles the cohort, which the problems above may break
+        schema_changes, drift = preflight.check_schema_drift(session, manifest, graph, cohort, options.window.first_month)
+        problems += drift
     if problems:
         raise PreflightRefused(problems)
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
@@ -120,6 +124,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         months_per_run=lineage.months_per_run(lineage.partition_limit(session.credentials)),
         relations=graph.relations({graph.by_name(settings.prices_model).unique_id, *cohort, *lineage_ids,
                                    *downstream_ids}),
+        schema_changes=schema_changes,
     )
     return plan, graph
 

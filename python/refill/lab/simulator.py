@@ -117,6 +117,10 @@ class Lab:
             self._manifests[target] = self.session(target).parse()
         return self._manifests[target]
 
+    def forget_parses(self) -> None:
+        """The project's files changed: the next in-process dbt invocation parses them again."""
+        self._manifests.clear()
+
     def close(self) -> None:
         if self._warehouse is not None:
             self._warehouse.close()

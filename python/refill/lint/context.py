@@ -211,6 +211,12 @@ class RefillStubs:
         if not self._state.incremental:
             return ""
         day = f"toDate({source_field})"
+        prefix = "AND " if add_and else ""
+        start_month = self._state.var("start_month", None)
+        if start_month:  # the macro's month branch: the whole months, never a day lookback
+            end_month = self._state.var("end_month", None) or start_month
+            return (f"{prefix}toStartOfMonth({day}) >= toDate('{start_month}')"
+                    f" AND toStartOfMonth({day}) <= toDate('{end_month}')")
         # As the package macro: whole months under insert_overwrite, bounded above by
         # incremental_end_date, else a day lookback from the target's last day.
         if self._state.config.get("incremental_strategy") == "insert_overwrite":
@@ -220,7 +226,7 @@ class RefillStubs:
         end = self._state.var("incremental_end_date", None)
         if end:
             conditions.append(f"{day} <= toDate('{end}')")
-        return ("AND " if add_and else "") + " AND ".join(conditions)
+        return prefix + " AND ".join(conditions)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):

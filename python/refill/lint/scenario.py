@@ -76,9 +76,10 @@ class Scenario:
         return f"{self.combination.describe()} and is_incremental() {str(self.incremental).lower()}"
 
 
-# The refill rewrites a month through the incremental path (the seed's append) or computes
-# it aside as a fresh build (refill_swap, where is_incremental() is false): the month
-# window must hold on both. The daily run must call the lookback filter.
+# A month is rewritten through the incremental path (the seed's append, and refill_swap,
+# which compiles the model incremental) or built first with the month vars set
+# (is_incremental() false): the month window must hold on both. The daily run must call
+# the lookback filter.
 MONTH_SCENARIOS = (Scenario(MONTH_REFILL, incremental=True), Scenario(MONTH_REFILL, incremental=False))
 DAILY_SCENARIO = Scenario(DAILY, incremental=True)
 DAILY_SCENARIOS = (DAILY_SCENARIO, Scenario(END_DATE, incremental=True))

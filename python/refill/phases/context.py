@@ -34,6 +34,9 @@ class RefillPlan:
     months_per_run: int | None = 89  # phase 2/3 windows, under max_partitions_per_insert_block
     # where dbt put each model of the plan and the prices model (custom schema, alias)
     relations: Mapping[str, Relation] = field(default_factory=dict)
+    # ALTERs preflight applies before the backup (on_schema_change, see refill.schema_drift);
+    # not part of run_id: a resumed run finds them applied and the same plan otherwise
+    schema_changes: tuple[str, ...] = ()
 
     @property
     def cohort(self) -> tuple[str, ...]:

@@ -3,13 +3,17 @@ mutations on the tables the plan touches, and back up the partitions Phase 1 rep
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 
+from refill import schema_drift
 from refill.errors import ExitCode, PreflightProblem
 from refill.graph import ProjectGraph
+from refill.phases.cohort import month_vars
 from refill.phases.context import RefillPlan, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
+from refill.warehouse import Warehouse
 
 PHASE = "preflight"
 
@@ -85,6 +89,23 @@ def check_partitioning(session, manifest, schema: str, cohort_names: set[str]) -
     ]
 
 
+def check_schema_drift(session, manifest, graph: ProjectGraph, cohort: set[str],
+                       month: dt.date) -> tuple[tuple[str, ...], list[PreflightProblem]]:
+    """Compare every cohort model's month recompute with its table (refill.schema_drift).
+
+    Returns the ALTERs that honour on_schema_change (applied by the ``preflight:schema-changes``
+    step) and the problems a month swap cannot handle (exit 5), for the one preflight pass."""
+    with Warehouse(session.credentials, session.project_dir) as warehouse:
+        changes, problems = schema_drift.check_cohort(session, manifest, graph, cohort, month_vars(month), warehouse)
+        on_cluster = warehouse.on_cluster()
+    return tuple(statement for change in changes for statement in change.statements(on_cluster)), list(problems)
+
+
+def apply_schema_changes(ctx, statements: tuple[str, ...]) -> dict:
+    ctx.warehouse.execute_all(statements)
+    return {"statements": list(statements)}
+
+
 def backup_table_suffix(plan: RefillPlan) -> str:
     """The backups of a run are ``<table>__refill_backup_<run id>`` (see refill.backup_table_name)."""
     return plan.run_id
@@ -109,6 +130,18 @@ def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
             repeat_on_resume=True,  # a crashed delete+insert may have left a poisoned mutation
         )
     ]
+    if plan.schema_changes and not plan.skip_cohort:
+        # before the backup: the backup twins are created like the table, and rollback's
+        # REPLACE PARTITION needs the table's columns as they will be
+        result.append(
+            Step(
+                key="preflight:schema-changes",
+                phase=PHASE,
+                title=f"apply on_schema_change to the cohort ({len(plan.schema_changes)} ALTER)",
+                statements=plan.schema_changes,
+                action=lambda ctx: apply_schema_changes(ctx, plan.schema_changes),
+            )
+        )
     if not plan.skip_cohort:
         backup_calls = per_database(plan.tables_by_database(plan.cohort), {
             "partitions": [m.isoformat() for m in plan.window.months],
