@@ -72,6 +72,7 @@ class IncidentProject:
     schema: str = "inc"
     threads: int = 1
     custom_settings: Mapping[str, Any] | None = None
+    truth_settings: Mapping[str, Any] | None = None  # the truth target's custom_settings, when they differ
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -80,6 +81,13 @@ class IncidentProject:
         self.lab = Lab(self.root / "work", schema=self.schema, threads=self.threads, quiet=True,
                        project_dir=self.project_dir, custom_settings=dict(self.custom_settings or {}),
                        artifacts_dir=self.root / "dbt")
+        if self.truth_settings is not None:
+            # e.g. a from-scratch build of a daily-partitioned model over more than 100 days
+            # needs max_partitions_per_insert_block raised, where the incident keeps the default
+            path = self.lab.profiles_dir / "profiles.yml"
+            profiles = yaml.safe_load(path.read_text())
+            profiles["refill_lab"]["outputs"][TRUTH_TARGET]["custom_settings"] = dict(self.truth_settings)
+            path.write_text(yaml.safe_dump(profiles, sort_keys=False))
 
     # -- the project -----------------------------------------------------------------
 
@@ -136,8 +144,13 @@ class IncidentProject:
                 values = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
                 warehouse.execute(f"INSERT INTO {ident(raw_schema)}.{ident(name)} VALUES {values}")
 
-    def replay(self, gap_days: Iterable[dt.date], today: dt.date, *, history_start: dt.date) -> None:
-        """History, daily runs while the prices feed lacks ``gap_days``, then the backfill."""
+    def replay(self, gap_days: Iterable[dt.date], today: dt.date, *, history_start: dt.date,
+               backfill: bool = True, run_every: int = 1) -> None:
+        """History, daily runs while the prices feed lacks ``gap_days``, then the backfill.
+
+        ``backfill=False`` stops before the gap's prices arrive (a refill started too early);
+        ``run_every=N`` runs dbt every N-th day (and on ``today``), for gaps months back.
+        """
         gap = frozenset(gap_days)
         first_gap = min(gap)
         raw = f"{self.schema}_raw"
@@ -147,9 +160,15 @@ class IncidentProject:
         self.dbt("run")
         for day in days(first_gap, today):
             self._insert(raw, day, day, skip_prices=gap)
-            self.dbt("run")
-        for day in sorted(gap):
-            self._insert(raw, day, day, only_prices=True)
+            if (day - first_gap).days % run_every == 0 or day == today:
+                self.dbt("run")
+        if backfill:
+            self.backfill(gap)
+
+    def backfill(self, gap_days: Iterable[dt.date]) -> None:
+        """The gap's prices arrive in the raw feed (the materialized models keep what they read)."""
+        for day in sorted(gap_days):
+            self._insert(f"{self.schema}_raw", day, day, only_prices=True)
 
     def build_truth(self, today: dt.date, *, history_start: dt.date) -> None:
         """The same project from scratch with every feed complete up to ``today``."""
