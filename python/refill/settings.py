@@ -67,6 +67,9 @@ class Settings:
     date_column: str
     allow_insert_overwrite: bool
     canaries: tuple[Canary, ...] = field(default_factory=tuple)
+    # the columns that tell one priced entity from another in the prices model (var
+    # refill_price_entity); None: found from a canary on it, its unique_key, or its columns
+    price_entity: tuple[str, ...] | None = None
 
 
 def project_vars(project_dir: Path) -> dict[str, Any]:
@@ -88,7 +91,12 @@ def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag:
     canaries = found.get("refill_canaries") or []
     if not isinstance(canaries, list):
         raise BadInput("var refill_canaries must be a list of mappings")
+    entity = found.get("refill_price_entity")
+    if entity is not None and not (isinstance(entity, str) or
+                                   (isinstance(entity, list) and all(isinstance(e, str) for e in entity))):
+        raise BadInput(f"var refill_price_entity must be a column name or a list of them, got {entity!r}")
     return Settings(
+        price_entity=None if entity is None else tuple([entity] if isinstance(entity, str) else entity),
         prices_model=prices_model or found.get("prices_model") or DEFAULT_PRICES_MODEL,
         tag=tag or found.get("refill_tag") or DEFAULT_TAG,
         date_column=found.get("refill_date_column") or DEFAULT_DATE_COLUMN,

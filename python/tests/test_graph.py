@@ -69,3 +69,39 @@ def test_cycle_is_reported():
     g = graph(model("a", "b"), model("b", "a"))
     with pytest.raises(ValueError, match="cycle"):
         g.topological({"model.p.a", "model.p.b"})
+
+
+def test_materialized_models_between_prices_and_the_cohort_are_its_inputs():
+    g = graph(
+        model("prices", materialized="table"),
+        model("prices_filled", "prices"),                        # incremental, read by the cohort
+        model("prices_view", "prices_filled", materialized="view"),
+        model("balances", "prices_view", cohort=True),
+        model("supply_usd", "balances", "prices_filled"),          # reads the cohort: not an input
+        model("totals", "supply_usd", cohort=True),
+        model("consumer", "prices"),                               # not read by the cohort
+    )
+    cohort = g.tagged(TAG)
+    assert sorted(g.names(g.cohort_inputs("model.p.prices", cohort))) == ["prices", "prices_filled"]
+    # without a cohort, the prices model itself still goes first (the coverage check reads it)
+    assert g.names(g.cohort_inputs("model.p.prices", set())) == ["prices"]
+
+
+def test_a_view_prices_model_and_views_in_between_are_read_live():
+    assert g_names(LAB.cohort_inputs("model.p.prices", LAB.tagged(TAG))) == []
+
+
+def g_names(uids):
+    return sorted(LAB.names(uids))
+
+
+def test_preflight_refuses_a_priced_table_the_cohort_reads_only_when_phase_0_5_does_not_re_pull_it():
+    from refill.errors import ContractViolation
+    from refill.phases.preflight import check_graph
+
+    g = graph(model("prices", materialized="view"), model("prices_filled", "prices"),
+              model("balances", "prices_filled", cohort=True))
+    cohort = g.tagged(TAG)
+    with pytest.raises(ContractViolation, match="prices_filled"):
+        check_graph(g, cohort, "prices")
+    check_graph(g, cohort, "prices", repaired_first=g.cohort_inputs("model.p.prices", cohort))

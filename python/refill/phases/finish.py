@@ -20,7 +20,7 @@ ORPHAN_MARKERS = ("__dbt_new_data_", "__refill_stage", "__dbt_tmp", "__dbt_backu
 
 def orphan_tables(ctx: RunContext, started: dt.datetime) -> list[str]:
     plan = ctx.plan
-    models = {*plan.cohort, *plan.lineage_models, *plan.downstream_models}
+    models = {*plan.input_models, *plan.cohort, *plan.lineage_models, *plan.downstream_models}
     if not models:
         return []
     # The query names the markers, not the models: one condition per model outgrew

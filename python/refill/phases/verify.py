@@ -37,7 +37,7 @@ def priced_days_sql(plan: RefillPlan) -> str:
 
 def verify(ctx: RunContext) -> dict:
     plan, warehouse = ctx.plan, ctx.warehouse
-    scope = [n for n in (*plan.cohort, *plan.lineage_models, *plan.downstream_models)]
+    scope = [n for n in (*plan.input_models, *plan.cohort, *plan.lineage_models, *plan.downstream_models)]
     zero_usd = checks.zero_usd_days(
         warehouse, plan.schema, scope, plan.window.gap_days,
         date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
