@@ -50,6 +50,7 @@ class RawTable:
     columns: str  # "day Date, token String, price Float64"
     order_by: str = "tuple()"
     is_prices: bool = False  # the prices feed: its gap days arrive only after the daily runs
+    event_time: str | None = None  # the source's event_time (dbt microbatch filters it by batch)
 
 
 @dataclass
@@ -111,7 +112,8 @@ class IncidentProject:
                 "sources": [{
                     "name": "raw",
                     "schema": "{{ target.schema }}_raw",
-                    "tables": [{"name": t.name} for t in self.raw_tables],
+                    "tables": [{"name": t.name, **({"config": {"event_time": t.event_time}} if t.event_time else {})}
+                               for t in self.raw_tables],
                 }],
             }, sort_keys=False),
             **{f"models/{path}": textwrap.dedent(sql).strip() + "\n" for path, sql in self.models.items()},

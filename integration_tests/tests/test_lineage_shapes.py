@@ -13,7 +13,7 @@ import datetime as dt
 
 import pytest
 
-from incident_project import IncidentProject, differing, run_args
+from incident_project import IncidentProject, RawTable, differing, run_args
 from incident_shapes import (
     HISTORY_START, PRICES_TABLE, PRICES_VIEW, RAW_TABLES, TOKENS, VOLUME_COHORT, feed, priced_consumer,
     volume_cohort,
@@ -43,7 +43,8 @@ def test_a_table_prices_model_is_rebuilt_before_phase_1_reads_it(tmp_path):
         project.build_truth(TODAY, history_start=HISTORY_START)
         assert differing(project.diff()) == {"prices": (0, 3), "volume_daily": (3, 3)}
     refill_ok(project, *run_args(GAP, TODAY))
-    assert differing(project.diff()) == {}
+    with project:
+        assert differing(project.diff()) == {}
 
 
 def test_an_incremental_price_consumer_read_by_the_cohort_is_re_pulled_before_phase_1(tmp_path):
@@ -63,9 +64,11 @@ def test_an_incremental_price_consumer_read_by_the_cohort_is_re_pulled_before_ph
         assert set(differing(project.diff())) == {"token_prices", "volume_daily", "amount_usd"}
     plan = project.refill("plan", *run_args(GAP, TODAY)[1:])
     assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
-    assert "Phase 0.5" in plan.stdout and "token_prices" in plan.stdout.split("Phase 0.5", 1)[1].split("Phase 1")[0]
+    phase_0_5 = plan.stdout.split("\nPhase 0.5 —", 1)[1].split("\nPhase 1 —", 1)[0]
+    assert "token_prices" in phase_0_5 and "amount_usd" not in phase_0_5, plan.stdout
     refill_ok(project, *run_args(GAP, TODAY))
-    assert differing(project.diff()) == {}
+    with project:
+        assert differing(project.diff()) == {}
 
 
 # An incremental, gap-filled copy of the prices (the upstream project's shape): the cohort reads it.
@@ -86,14 +89,20 @@ def test_a_refill_before_the_feed_is_backfilled_refuses_with_the_missing_day_and
     )
     with project:
         project.replay([GAP], TODAY, history_start=HISTORY_START, backfill=False)
+        before = project.checksums()
+    # the issue's run: Phase 2 skipped, the feed not backfilled (was "verified", exit 0)
+    result = project.refill(*run_args(GAP, TODAY, "--skip-price-dependent"))
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
+    (line,) = error_lines(result)
+    assert f"the prices model still lacks {GAP} for 3 of 3 entities" in line and "backfill the feed first" in line, line
+    with project:
+        assert project.checksums() == before
         # one token's price for the gap day arrived, the others not yet
         project.lab.warehouse.execute(f"INSERT INTO inc_raw.prices VALUES ('{GAP}', '{TOKENS[0]}', 3.0)")
-        before = project.checksums()
-    for extra in (("--skip-price-dependent",), ()):
-        result = project.refill(*run_args(GAP, TODAY, *extra))
-        assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
-        (line,) = error_lines(result)
-        assert f"the prices model still lacks {GAP} for 2 of 3 entities" in line and "backfill the feed first" in line, line
+    result = project.refill(*run_args(GAP, TODAY))
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
+    (line,) = error_lines(result)
+    assert f"the prices model still lacks {GAP} for 2 of 3 entities" in line, line
     with project:
         assert project.checksums() == before
 
@@ -115,7 +124,8 @@ def test_a_daily_partitioned_consumer_of_a_gap_114_days_back_is_split_under_the_
         project.build_truth(today, history_start=history_start)
         assert set(differing(project.diff())) == {"volume_daily", "amount_usd_daily"}
     refill_ok(project, *run_args(gap, today))
-    assert differing(project.diff()) == {}
+    with project:
+        assert differing(project.diff()) == {}
 
 
 HAND_WRITTEN_WINDOW = """
@@ -149,5 +159,83 @@ def test_a_consumer_with_a_hand_written_window_is_refused_before_anything_is_wri
     assert result.returncode == 5, result.stdout[-3000:] + result.stderr[-3000:]
     (line,) = error_lines(result)
     assert "volume_by_block_date" in line and "price_lookback_days" in line, line
+    with project:
+        assert project.checksums() == before
+
+
+# dbt-clickhouse renders microbatch input filters as `col >= 'YYYY-MM-DD hh:mm:ss'`, which a
+# Date column refuses (Code 53): the transfers carry a DateTime event time.
+MICROBATCH_RAW = (
+    RAW_TABLES[0],
+    RawTable("transfers", "day Date, token String, amount Float64, ts DateTime", order_by="(day, token)",
+             event_time="ts"),
+)
+
+
+def microbatch_feed(day: dt.date) -> dict[str, list[tuple]]:
+    rows = feed(day)
+    return {**rows, "transfers": [(*row, row[0]) for row in rows["transfers"]]}
+
+
+# dbt picks a microbatch model's batches from event_time, lookback and the clock: a daily
+# run re-reads the last batches before now, never a gap days or months earlier.
+MICROBATCH_CONSUMER = """
+{{ config(
+    materialized='incremental', incremental_strategy='microbatch', event_time='date', begin='2026-03-01',
+    batch_size='month', lookback=1, unique_key='(date, token)', engine='ReplacingMergeTree()',
+    order_by='(date, token)', partition_by='toStartOfMonth(date)'
+) }}
+SELECT t.day AS date, t.token AS token, t.amount * p.price AS amount_usd
+FROM {{ source('raw', 'transfers') }} AS t
+LEFT JOIN {{ ref('prices') }} AS p ON p.token = t.token AND p.date = t.day
+"""
+
+
+def test_a_microbatch_consumer_is_re_pulled_over_the_window_by_event_time(tmp_path):
+    project = IncidentProject(
+        tmp_path,
+        models={"prices.sql": PRICES_VIEW, "volume_daily.sql": VOLUME_COHORT,
+                "amount_usd_batches.sql": MICROBATCH_CONSUMER},
+        raw_tables=MICROBATCH_RAW, feed=microbatch_feed, prices_model="prices",
+    )
+    with project:
+        project.replay([GAP], TODAY, history_start=HISTORY_START)
+        project.build_truth(TODAY, history_start=HISTORY_START)
+        assert "amount_usd_batches" in differing(project.diff())
+    refill_ok(project, *run_args(GAP, TODAY))
+    with project:
+        assert differing(project.diff()) == {}
+
+
+OWN_LOOKBACK = """
+{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', engine='ReplacingMergeTree()',
+    order_by='(date, token)', unique_key='(date, token)', partition_by='toStartOfMonth(date)'
+) }}
+SELECT t.day AS date, t.token AS token, t.amount * p.price AS amount_usd
+FROM {{ source('raw', 'transfers') }} AS t
+LEFT JOIN {{ ref('prices') }} AS p ON p.token = t.token AND p.date = t.day
+{% if is_incremental() %}
+WHERE t.day >= subtractDays(today(), {{ var('amount_usd_days_back', 3) }})
+{% endif %}
+"""
+
+
+def test_the_plan_flags_a_consumer_with_a_lookback_of_its_own_and_refuses(tmp_path):
+    project = IncidentProject(
+        tmp_path,
+        models={"prices.sql": PRICES_VIEW, "volume_daily.sql": VOLUME_COHORT,
+                "amount_usd_own_window.sql": OWN_LOOKBACK,
+                "amount_usd.sql": priced_consumer("prices")},
+        raw_tables=RAW_TABLES, feed=feed, prices_model="prices",
+    )
+    with project:
+        project.replay([GAP], TODAY, history_start=HISTORY_START)
+        before = project.checksums()
+    result = project.refill("plan", *run_args(GAP, TODAY)[1:])
+    assert result.returncode == 5, result.stdout[-3000:] + result.stderr[-3000:]
+    cannot = result.stdout.split("Cannot repair", 1)[1].split("Statements", 1)[0]
+    assert "amount_usd_own_window" in cannot and "amount_usd:" not in cannot, cannot
+    assert "amount_usd_own_window" in error_lines(result)[0]
     with project:
         assert project.checksums() == before

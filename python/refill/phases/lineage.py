@@ -81,7 +81,7 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
     cache: dict[object, list[frozenset[str]]] = {}
     for node in nodes:
         if node.materialized in UNMATERIALIZED:
-            result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: read live"
+            result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: read live (re-created)"
         elif not node.is_incremental:
             result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: rebuilt whole"
         elif node.strategy == "microbatch":

@@ -102,7 +102,7 @@ def price_coverage_problem(ctx: RunContext) -> PreflightProblem | None:
 
 def describe_entity(plan: RefillPlan) -> str:
     entities, source = price_entity(plan, None)
-    return f"{', '.join(entities) or '(found at run time)'} from {source}"
+    return f"{', '.join(entities)} (from {source})" if entities else f"{source}, found at run time"
 
 
 def check_price_coverage(ctx: RunContext) -> dict:
