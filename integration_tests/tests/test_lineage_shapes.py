@@ -239,3 +239,27 @@ def test_the_plan_flags_a_consumer_with_a_lookback_of_its_own_and_refuses(tmp_pa
     assert "amount_usd_own_window" in error_lines(result)[0]
     with project:
         assert project.checksums() == before
+
+
+def test_a_daily_partitioned_insert_overwrite_consumer_is_cut_at_month_starts_under_the_limit(tmp_path):
+    # insert_overwrite widens each window to whole months: April and May are 61 daily
+    # partitions in one INSERT, over a limit of 40, although the window itself is 42 days
+    today, gap = dt.date(2026, 5, 20), dt.date(2026, 4, 10)
+    history_start = dt.date(2026, 3, 20)
+    project = IncidentProject(
+        tmp_path,
+        models={"prices.sql": PRICES_VIEW, "volume_daily.sql": VOLUME_COHORT,
+                "amount_usd_overwritten.sql": priced_consumer("prices", partition_by="date").replace(
+                    "incremental_strategy='delete+insert'", "incremental_strategy='insert_overwrite'").replace(
+                    " unique_key='(date, token)',", "")},
+        raw_tables=RAW_TABLES, feed=feed, prices_model="prices",
+        custom_settings={"max_partitions_per_insert_block": 40},
+        truth_settings={"max_partitions_per_insert_block": 1000},
+    )
+    with project:
+        project.replay([gap], today, history_start=history_start, run_every=5)
+        project.build_truth(today, history_start=history_start)
+        assert set(differing(project.diff())) == {"volume_daily", "amount_usd_overwritten"}
+    refill_ok(project, *run_args(gap, today))
+    with project:
+        assert differing(project.diff()) == {}

@@ -166,14 +166,16 @@ class ProjectGraph:
 
         After the feed is backfilled they still hold the gap until dbt re-runs them, so
         they are re-pulled before Phase 1 (and the prices model before its coverage check);
-        one that reads a cohort model is a stale intermediate instead (see above).
+        one that reads a cohort model is a stale intermediate instead (see above). A
+        materialized view is not one: ``dbt run`` of an existing one does not refill it.
         """
         members = set(cohort)
         priced = self.descendants({prices}) | {prices}
         read_by_cohort = {prices}.union(*(self.ancestors(uid) for uid in members))
         return {
             uid for uid in (priced & read_by_cohort) - members
-            if self.nodes[uid].resource_type == "model" and self.nodes[uid].materialized not in UNMATERIALIZED
+            if self.nodes[uid].resource_type == "model"
+            and self.nodes[uid].materialized not in UNMATERIALIZED | {"materialized_view"}
             and not (self.ancestors(uid) & members)
         }
 

@@ -17,6 +17,7 @@ from refill.lock import TargetLocks, holder_info
 from refill.phases import PHASE_TITLES, all_steps, lineage, preflight
 from refill.phases.context import RefillPlan, RunContext, Step, StepResult
 from refill.plan import Window
+from refill.repull import partition_budget
 from refill.session import DbtSession
 from refill.settings import resolve_settings
 from refill.warehouse import Warehouse
@@ -104,7 +105,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         lineage_ids = {graph.by_name(n).unique_id for n in names if graph.by_name(n)} - input_ids
     downstream_ids = {uid for uid in graph.descendants(cohort) - cohort if graph.nodes[uid].resource_type == "model"}
     downstream_ids -= lineage_ids | input_ids
-    budget = lineage.partition_budget(lineage.partition_limit(session.credentials))
+    budget = partition_budget(lineage.partition_limit(session.credentials))
     with Warehouse(session.credentials, session.project_dir) as warehouse:
         how = lineage.plan_models(graph, input_ids | lineage_ids | downstream_ids, options.window, budget=budget,
                                   warehouse=warehouse, session=session, manifest=manifest)

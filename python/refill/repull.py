@@ -59,6 +59,34 @@ def split_days(days: Sequence[dt.date], partitions: Sequence[frozenset[str]], bu
     return chunks
 
 
+def split_months(days: Sequence[dt.date], partitions: Sequence[frozenset[str]], budget: int | None,
+                 first: dt.date, last: dt.date) -> list[Chunk]:
+    """``split_days`` for ``insert_overwrite`` models, whose lookback window is widened to
+    whole months (a narrower one would replace a month with a slice): runs are cut only at
+    month starts, and a month counts every partition of all its days.
+
+    ``days``/``partitions`` cover whole months around the window [``first``, ``last``];
+    chunks are clipped to the window.
+    """
+    months: dict[dt.date, set[str]] = {}
+    for day, day_partitions in zip(days, partitions):
+        months.setdefault(day.replace(day=1), set()).update(day_partitions)
+    starts = sorted(m for m in months if m <= last)
+    units = [max(first, m) for m in starts]
+    chunks = split_days(units, [frozenset(months[m]) for m in starts], budget)
+    return [Chunk(c.first, min(last, _month_end(c.last))) for c in chunks]
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def whole_months(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Every day of the months [``first``, ``last``] touches."""
+    start, end = first.replace(day=1), _month_end(last)
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """What one dbt run of a model is given: vars, and event-time bounds for microbatch."""

@@ -105,3 +105,15 @@ def test_preflight_refuses_a_priced_table_the_cohort_reads_only_when_phase_0_5_d
     with pytest.raises(ContractViolation, match="prices_filled"):
         check_graph(g, cohort, "prices")
     check_graph(g, cohort, "prices", repaired_first=g.cohort_inputs("model.p.prices", cohort))
+
+
+def test_a_materialized_view_the_cohort_reads_is_not_re_pulled_and_stays_refused():
+    from refill.errors import ContractViolation
+    from refill.phases.preflight import check_graph
+
+    g = graph(model("prices", materialized="view"), model("prices_mv", "prices", materialized="materialized_view"),
+              model("balances", "prices_mv", cohort=True))
+    cohort = g.tagged(TAG)
+    assert g.cohort_inputs("model.p.prices", cohort) == set()  # dbt run does not refill an existing MV
+    with pytest.raises(ContractViolation, match="prices_mv"):
+        check_graph(g, cohort, "prices", repaired_first=g.cohort_inputs("model.p.prices", cohort))

@@ -84,3 +84,18 @@ def test_a_model_runs_every_window_before_the_models_that_read_it():
     assert [r.models for r in runs] == [("a",), ("b", "d"), ("b", "d"), ("c",)]
     assert [r.spec for r in runs] == [ONE[0], TWO[0], TWO[1], ONE[0]]
     assert runs[1].statement().startswith("dbt run --select b d --vars ")
+
+
+def test_an_insert_overwrite_daily_partitioned_model_is_cut_at_month_starts_counting_whole_months():
+    from refill.repull import split_months, whole_months
+
+    today = dt.date(2026, 8, 9)
+    first = today - dt.timedelta(days=115)  # 2026-04-16
+    days = whole_months(first, today)
+    chunks = split_months(days, daily(days), partition_budget(100), first, today)
+    # April..June are 91 daily partitions once widened to whole months: over 89
+    assert chunks == [Chunk(first, dt.date(2026, 5, 31)), Chunk(dt.date(2026, 6, 1), dt.date(2026, 7, 31)),
+                      Chunk(dt.date(2026, 8, 1), today)]
+    # each run's whole months stay under the budget
+    assert all(len(whole_months(c.first, c.last)) <= partition_budget(100) for c in chunks)
+    assert split_months(days, monthly(days), partition_budget(100), first, today) == [Chunk(first, today)]

@@ -14,7 +14,7 @@ How each model is re-pulled is decided here, per model:
   come from ``event_time`` and the clock, not from a var);
 * incremental with a window that does not follow the var (hand-written, or a lookback of
   its own): cannot be repaired by a re-pull, refused before anything is written;
-* table: rebuilt whole; view and ephemeral: read live, nothing to run.
+* table: rebuilt whole; view: read live (dbt re-creates it); ephemeral: nothing to run.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from refill.graph import UNMATERIALIZED, ProjectGraph
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.plan import Window
 from refill.repull import (
-    DEFAULT_PARTITION_LIMIT, Repull, RunSpec, lookback_specs, microbatch_spec, partition_budget, schedule,
-    split_days, step_keys,
+    DEFAULT_PARTITION_LIMIT, Repull, RunSpec, lookback_specs, microbatch_spec, schedule, split_days, split_months,
+    step_keys, whole_months,
 )
 
 PHASE = "phase2"
@@ -99,15 +99,20 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
             ))
         else:
             expression = lineage_scan.partition_expression(node.partition_by)
+            overwrite = node.strategy == "insert_overwrite"
+            counted = whole_months(days[0], days[-1]) if overwrite else days
             key = expression if expression and len(lineage_scan.key_columns(expression)) <= 1 else node.unique_id
-            if key not in cache:
-                cache[key] = lineage_scan.day_partitions(warehouse, node.schema, node.relation, node.partition_by, days)
-            partitions = cache[key]
-            chunks = split_days(days, partitions, budget)
+            if (key, overwrite) not in cache:
+                cache[key, overwrite] = lineage_scan.day_partitions(
+                    warehouse, node.schema, node.relation, node.partition_by, counted)
+            partitions = cache[key, overwrite]
+            chunks = (split_months(counted, partitions, budget, days[0], days[-1]) if overwrite
+                      else split_days(days, partitions, budget))
             result.specs[node.name] = lookback_specs(window.today, window.lookback_days, chunks)
             spanned = len(set().union(*partitions)) if partitions else 0
             result.mechanisms[node.name] = (
                 f"lookback var, {len(chunks)} run(s): {spanned} partition(s) of {expression or 'one table'}"
+                + (" over whole months (insert_overwrite)" if overwrite else "")
                 + (f", at most {budget} per run" if budget and len(chunks) > 1 else "")
             )
     return result
