@@ -263,3 +263,20 @@ def test_a_daily_partitioned_insert_overwrite_consumer_is_cut_at_month_starts_un
     refill_ok(project, *run_args(gap, today))
     with project:
         assert differing(project.diff()) == {}
+
+
+def test_a_hand_written_window_listed_in_refill_full_refresh_is_rebuilt_whole(tmp_path):
+    project = IncidentProject(
+        tmp_path,
+        models={"prices.sql": PRICES_VIEW, "volume_daily.sql": VOLUME_COHORT,
+                "volume_by_block_date.sql": HAND_WRITTEN_WINDOW},
+        raw_tables=RAW_TABLES, feed=feed, prices_model="prices",
+        vars={"refill_full_refresh": ["volume_by_block_date"]},
+    )
+    with project:
+        project.replay([GAP], TODAY, history_start=HISTORY_START)
+        project.build_truth(TODAY, history_start=HISTORY_START)
+        assert set(differing(project.diff())) == {"volume_daily", "volume_by_block_date"}
+    refill_ok(project, *run_args(GAP, TODAY))
+    with project:
+        assert differing(project.diff()) == {}

@@ -88,6 +88,9 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     prices = graph.by_name(settings.prices_model)
     if prices is None:
         raise BadInput(f"prices model '{settings.prices_model}' is not a model of this project (--prices-model)")
+    unknown = [name for name in settings.full_refresh if graph.by_name(name) is None]
+    if unknown:
+        raise BadInput(f"var refill_full_refresh names {', '.join(unknown)}, not a model of this project")
     cohort = graph.tagged(settings.tag)
     if not cohort and not options.skip_cohort:
         raise BadInput(f"no model is tagged '{settings.tag}': the cohort is empty (--tag, or --skip-balances-rewrite)")
@@ -108,7 +111,8 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     budget = partition_budget(lineage.partition_limit(session.credentials))
     with Warehouse(session.credentials, session.project_dir) as warehouse:
         how = lineage.plan_models(graph, input_ids | lineage_ids | downstream_ids, options.window, budget=budget,
-                                  warehouse=warehouse, session=session, manifest=manifest)
+                                  warehouse=warehouse, session=session, manifest=manifest,
+                                  full_refresh=settings.full_refresh)
     unique_key = manifest.nodes[prices.unique_id].config.get("unique_key") or ()
     plan = RefillPlan(
         window=options.window,

@@ -93,6 +93,7 @@ class RunSpec:
 
     vars: tuple[tuple[str, Any], ...]
     event_time: tuple[str, str] | None = None  # [start, end) for --event-time-start/-end
+    full_refresh: bool = False  # rebuilt whole: no window at all
 
     @property
     def vars_dict(self) -> dict[str, Any]:
@@ -126,6 +127,8 @@ class Repull:
 
     def args(self) -> list[str]:
         args = ["run", "--select", *self.models]
+        if self.spec.full_refresh:
+            args.append("--full-refresh")
         if self.spec.event_time:
             args += ["--event-time-start", self.spec.event_time[0], "--event-time-end", self.spec.event_time[1]]
         return args
@@ -138,7 +141,8 @@ class Repull:
 
     def as_dict(self) -> dict:
         return {"models": list(self.models), "vars": self.spec.vars_dict,
-                "event_time": list(self.spec.event_time) if self.spec.event_time else None}
+                "event_time": list(self.spec.event_time) if self.spec.event_time else None,
+                "full_refresh": self.spec.full_refresh}
 
 
 def schedule(order: Sequence[str], upstream: Mapping[str, Iterable[str]],

@@ -13,7 +13,9 @@ How each model is re-pulled is decided here, per model:
 * dbt microbatch: ``--event-time-start/--event-time-end`` over the window (its batches
   come from ``event_time`` and the clock, not from a var);
 * incremental with a window that does not follow the var (hand-written, or a lookback of
-  its own): cannot be repaired by a re-pull, refused before anything is written;
+  its own): cannot be repaired by a re-pull, refused before anything is written, unless
+  the project lists it in var ``refill_full_refresh``: then rebuilt whole
+  (``--full-refresh``), which equals a from-scratch build;
 * table: rebuilt whole; view: read live (dbt re-creates it); ephemeral: nothing to run.
 """
 
@@ -58,7 +60,8 @@ class RepullPlan:
 
 
 def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, budget: int | None,
-                warehouse, session=None, manifest=None, check_windows: bool = True) -> RepullPlan:
+                warehouse, session=None, manifest=None, check_windows: bool = True,
+                full_refresh: Iterable[str] = ()) -> RepullPlan:
     """Decide how each of ``uids`` is re-pulled (see the module docstring).
 
     ``warehouse`` counts partitions (reads only); ``session`` and ``manifest`` compile the
@@ -69,7 +72,8 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
     days = window_days(window)
     base = lookback_specs(window.today, window.lookback_days, [])
     nodes = [graph.nodes[uid] for uid in uids]
-    incremental = [n for n in nodes if n.is_incremental and n.strategy != "microbatch"]
+    rebuilt = set(full_refresh)
+    incremental = [n for n in nodes if n.is_incremental and n.strategy != "microbatch" and n.name not in rebuilt]
     ignoring: set[str] = set()
     if check_windows and session is not None and incremental:
         candidates = lineage_scan.windows_ignoring_lookback(
@@ -82,6 +86,9 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
     for node in nodes:
         if node.materialized in UNMATERIALIZED:
             result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: read live (re-created)"
+        elif node.name in rebuilt:
+            result.specs[node.name] = (RunSpec((), full_refresh=True),)
+            result.mechanisms[node.name] = "rebuilt whole: dbt run --full-refresh (var refill_full_refresh)"
         elif not node.is_incremental:
             result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: rebuilt whole"
         elif node.strategy == "microbatch":
@@ -94,8 +101,8 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
                 kind="lineage", model=node.name,
                 message=(f"its incremental window ignores price_lookback_days (the same SQL for {window.lookback_days}"
                          f" and {window.lookback_days + 1} days), so a re-pull would keep the gap: make the window call"
-                         f" refill.apply_monthly_incremental_filter, or rebuild it with"
-                         f" `dbt run --full-refresh --select {node.name}` and leave it out of refill"),
+                         f" refill.apply_monthly_incremental_filter, or add it to var refill_full_refresh to have"
+                         f" refill rebuild it whole"),
             ))
         else:
             expression = lineage_scan.partition_expression(node.partition_by)
