@@ -10,7 +10,7 @@ from typing import Any
 
 from refill import faults
 from refill.errors import BadInput, LockHeld, PreflightRefused, RefillError
-from refill.graph import ProjectGraph
+from refill.graph import UNMATERIALIZED, ProjectGraph
 from refill.journal import DONE, FAILED, REFUSED, Journal, JournalStore, target_state_dir
 from refill.lineage_scan import key_columns
 from refill.lock import TargetLocks, holder_info
@@ -134,6 +134,9 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         mechanisms=tuple(sorted(how.mechanisms.items())),
         refused=tuple(how.refused),
         prices_relation=None if prices.materialized == "ephemeral" else (prices.schema, prices.relation),
+        prices_upstream=tuple(sorted(graph.nodes[uid].name for uid in graph.ancestors(prices.unique_id)
+                                     if graph.nodes[uid].resource_type == "model"
+                                     and graph.nodes[uid].materialized not in UNMATERIALIZED)),
         prices_unique_key=tuple(c for key in ([unique_key] if isinstance(unique_key, str) else unique_key)
                                 for c in key_columns(f"({key})")),
     )

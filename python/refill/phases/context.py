@@ -43,6 +43,7 @@ class RefillPlan:
     refused: tuple[PreflightProblem, ...] = ()  # models no phase can repair: the run is refused
     prices_relation: tuple[str, str] | None = None  # (schema, table) of the prices model; None: ephemeral
     prices_unique_key: tuple[str, ...] = ()  # its columns: one way to tell the priced entities apart
+    prices_upstream: tuple[str, ...] = ()  # materialized models the prices model reads (not re-pulled)
 
     @property
     def cohort(self) -> tuple[str, ...]:

@@ -94,7 +94,9 @@ def price_coverage_problem(ctx: RunContext) -> PreflightProblem | None:
     shown += f" and {len(days) - 5} more day(s)" if len(days) > 5 else ""
     return PreflightProblem(
         kind="price-coverage", model=plan.settings.prices_model,
-        message=(f"the prices model still lacks {shown}: backfill the feed first, then run refill again"
+        message=(f"the prices model still lacks {shown}: backfill the feed first"
+                 + (f" (and rebuild {', '.join(plan.prices_upstream)}, which it reads)" if plan.prices_upstream else "")
+                 + ", then run refill again"
                  f" (entities by {', '.join(entities)}, from {source}; var {ENTITY_VAR} overrides)"),
         exit_code=ExitCode.CHECK_FAILED,
     )
