@@ -12,9 +12,9 @@ from __future__ import annotations
 import sys
 
 from refill import checks
+from refill.detect import ENTITY_VAR, entity_columns, missing_days, priced_entities
 from refill.errors import ContractViolation, ExitCode, PreflightProblem, PreflightRefused
 from refill.graph import ProjectGraph
-from refill.detect import ENTITY_VAR, entity_columns, missing_days, priced_entities
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import run_operation, run_operation_statement
 from refill.sql import table
