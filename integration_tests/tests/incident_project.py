@@ -53,6 +53,7 @@ class RawTable:
     columns: str  # "day Date, token String, price Float64"
     order_by: str = "tuple()"
     is_prices: bool = False  # the prices feed: its gap days arrive only after the daily runs
+    event_time: str | None = None  # the source's event_time (dbt microbatch filters it by batch)
 
 
 @dataclass
@@ -80,6 +81,7 @@ class IncidentProject:
     custom_settings: Mapping[str, Any] | None = None
     raw_schema: str = "{{ target.schema }}_raw"
     raw_vars: Callable[[str], Mapping[str, Any]] | None = None  # raw schema -> --vars of its target
+    truth_settings: Mapping[str, Any] | None = None  # the truth target's custom_settings, when they differ
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -96,6 +98,13 @@ class IncidentProject:
 
     def cli_vars(self, target: str = LAB_TARGET) -> dict[str, Any]:
         return dict(self.raw_vars(self.raw_of(target))) if self.raw_vars else {}
+        if self.truth_settings is not None:
+            # e.g. a from-scratch build of a daily-partitioned model over more than 100 days
+            # needs max_partitions_per_insert_block raised, where the incident keeps the default
+            path = self.lab.profiles_dir / "profiles.yml"
+            profiles = yaml.safe_load(path.read_text())
+            profiles["refill_lab"]["outputs"][TRUTH_TARGET]["custom_settings"] = dict(self.truth_settings)
+            path.write_text(yaml.safe_dump(profiles, sort_keys=False))
 
     # -- the project -----------------------------------------------------------------
 
@@ -119,7 +128,8 @@ class IncidentProject:
                 "sources": [{
                     "name": "raw",
                     "schema": self.raw_schema,
-                    "tables": [{"name": t.name} for t in self.raw_tables],
+                    "tables": [{"name": t.name, **({"config": {"event_time": t.event_time}} if t.event_time else {})}
+                               for t in self.raw_tables],
                 }],
             }, sort_keys=False),
             **{f"models/{path}": textwrap.dedent(sql).strip() + "\n" for path, sql in self.models.items()},
@@ -152,8 +162,13 @@ class IncidentProject:
                 values = ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
                 warehouse.execute(f"INSERT INTO {ident(raw_schema)}.{ident(name)} VALUES {values}")
 
-    def replay(self, gap_days: Iterable[dt.date], today: dt.date, *, history_start: dt.date) -> None:
-        """History, daily runs while the prices feed lacks ``gap_days``, then the backfill."""
+    def replay(self, gap_days: Iterable[dt.date], today: dt.date, *, history_start: dt.date,
+               backfill: bool = True, run_every: int = 1) -> None:
+        """History, daily runs while the prices feed lacks ``gap_days``, then the backfill.
+
+        ``backfill=False`` stops before the gap's prices arrive (a refill started too early);
+        ``run_every=N`` runs dbt every N-th day (and on ``today``), for gaps months back.
+        """
         gap = frozenset(gap_days)
         first_gap = min(gap)
         raw = self.raw_of(LAB_TARGET)
@@ -163,9 +178,15 @@ class IncidentProject:
         self.dbt("run")
         for day in days(first_gap, today):
             self._insert(raw, day, day, skip_prices=gap)
-            self.dbt("run")
-        for day in sorted(gap):
-            self._insert(raw, day, day, only_prices=True)
+            if (day - first_gap).days % run_every == 0 or day == today:
+                self.dbt("run")
+        if backfill:
+            self.backfill(gap)
+
+    def backfill(self, gap_days: Iterable[dt.date]) -> None:
+        """The gap's prices arrive in the raw feed (the materialized models keep what they read)."""
+        for day in sorted(gap_days):
+            self._insert(f"{self.schema}_raw", day, day, only_prices=True)
 
     def build_truth(self, today: dt.date, *, history_start: dt.date) -> None:
         """The same project from scratch with every feed complete up to ``today``."""

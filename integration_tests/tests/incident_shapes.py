@@ -54,13 +54,39 @@ def month_window(column: str) -> str:
 """
 
 
-VOLUME_COHORT = cohort_config("(date, token)") + """
+def volume_cohort(prices: str = "prices") -> str:
+    """A cohort model pricing the transfers through ``ref(prices)``."""
+    return cohort_config("(date, token)") + """
 SELECT t.day AS date, t.token AS token, sum(t.amount) AS volume, sum(t.amount * p.price) AS volume_usd
 FROM {{ source('raw', 'transfers') }} AS t
-LEFT JOIN {{ ref('prices') }} AS p ON p.token = t.token AND p.date = t.day
+LEFT JOIN {{ ref('""" + prices + """') }} AS p ON p.token = t.token AND p.date = t.day
 WHERE 1 = 1
 """ + month_window("t.day") + """
 GROUP BY date, token
+"""
+
+
+VOLUME_COHORT = volume_cohort()
+
+# Prices deduplicated into a table (a common real shape): it holds a backfilled day only
+# once dbt rebuilds it.
+PRICES_TABLE = """
+{{ config(materialized='table', engine='MergeTree()', order_by='(date, token)') }}
+SELECT day AS date, token, max(price) AS price FROM {{ source('raw', 'prices') }} GROUP BY date, token
+"""
+
+
+def priced_consumer(name_of_input: str = "prices", *, partition_by: str = "toStartOfMonth(date)") -> str:
+    """An incremental consumer outside the cohort whose window is the lookback macro's."""
+    return f"""
+{{{{ config(
+    materialized='incremental', incremental_strategy='delete+insert', engine='ReplacingMergeTree()',
+    order_by='(date, token)', unique_key='(date, token)', partition_by='{partition_by}'
+) }}}}
+SELECT t.day AS date, t.token AS token, t.amount * p.price AS amount_usd
+FROM {{{{ source('raw', 'transfers') }}}} AS t
+LEFT JOIN {{{{ ref('{name_of_input}') }}}} AS p ON p.token = t.token AND p.date = t.day
+WHERE 1 = 1 {{{{ refill.apply_monthly_incremental_filter('t.day', 'date', true) }}}}
 """
 
 RAW_TABLES = (

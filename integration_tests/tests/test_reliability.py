@@ -170,7 +170,8 @@ def test_leftovers_are_found_for_a_plan_of_thousands_of_models(seed_lab):
     for name in names:
         seed_lab.warehouse.execute(f"CREATE TABLE {SCHEMA}.`{name}` (x Int64) ENGINE = MergeTree ORDER BY x")
     padding = [f"int_generated_model_with_a_long_descriptive_name_{i:05d}_daily" for i in range(6000)]
-    plan = SimpleNamespace(schema=SCHEMA, cohort=(BALANCES,), lineage_models=tuple(padding), downstream_models=(),
+    plan = SimpleNamespace(schema=SCHEMA, input_models=(), cohort=(BALANCES,), lineage_models=tuple(padding),
+                           downstream_models=(),
                            tables_by_database=lambda models: by_database(Relation(SCHEMA, m) for m in models))
     ctx = SimpleNamespace(plan=plan, warehouse=seed_lab.warehouse)
     later = dt.datetime.now() + dt.timedelta(minutes=1)

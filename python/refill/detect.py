@@ -26,7 +26,7 @@ from refill.errors import BadInput, ExitCode, StepFailed
 from refill.graph import MATERIALIZED, ProjectGraph
 from refill.plan import MAX_LOOKBACK_DAYS
 from refill.session import DbtSession
-from refill.settings import project_vars, resolve_settings
+from refill.settings import resolve_settings
 from refill.sql import ident, literal
 from refill.warehouse import Warehouse
 
@@ -175,22 +175,39 @@ def format_text(found: Detection) -> str:
 # -- the warehouse side ----------------------------------------------------------------
 
 
-def entity_columns(session: DbtSession, columns: dict[str, str], date_column: str) -> tuple[str, ...]:
-    """The columns that name an entity in the prices model: var ``refill_price_entity``
-    (a name or a list), else every string-typed column other than the date."""
-    declared = project_vars(session.project_dir, session.cli_vars).get(ENTITY_VAR)
-    if declared:
-        names = (declared,) if isinstance(declared, str) else tuple(str(c) for c in declared)
-        unknown = [c for c in names if c not in columns]
+def entity_columns(
+    columns: dict[str, str] | None, date_column: str, *, declared: Sequence[str] | None = None,
+    canary_group_by: Sequence[str] = (), unique_key: Sequence[str] = (),
+) -> tuple[tuple[str, ...], str]:
+    """The columns that name an entity in the prices model, and where they come from.
+
+    In order: var ``refill_price_entity`` (a name or a list); the ``group_by`` of a canary
+    on the prices model; its ``unique_key`` without the date column; every string-typed
+    column other than the date. ``columns`` (name -> type) None: not known yet (the plan
+    before the run), the last choice is then left empty.
+    """
+    def known(names: Sequence[str], source: str) -> tuple[tuple[str, ...], str]:
+        unknown = [c for c in names if columns is not None and c not in columns]
         if unknown:
-            raise BadInput(f"var {ENTITY_VAR}: {', '.join(unknown)} not a column of the prices model "
-                           f"(columns: {', '.join(columns)})")
-        return names
+            raise BadInput(f"{source}: {', '.join(unknown)} not a column of the prices model "
+                           f"(columns: {', '.join(columns or ())})")
+        return tuple(names), source
+
+    if declared:
+        return known(declared, f"var {ENTITY_VAR}")
+    if canary_group_by:
+        return known(canary_group_by, "the group_by of the canary on the prices model")
+    keys = [c for c in unique_key if c != date_column]
+    if keys:
+        return known(keys, "the prices model's unique_key")
+    source = "the prices model's string columns"
+    if columns is None:
+        return (), source
     found = tuple(c for c, type_ in columns.items() if c != date_column and type_.startswith(_STRING_TYPES))
     if not found:
         raise BadInput(f"cannot tell the prices model's entity column: set var {ENTITY_VAR} "
                        f"(columns: {', '.join(columns)})")
-    return found
+    return found, source
 
 
 def priced_entities(
@@ -232,7 +249,7 @@ def detect(options: DetectOptions) -> Detection:
         if not columns.get(date_column, "").startswith(checks._DATE_TYPES):
             raise BadInput(f"prices model {settings.prices_model} has no date column '{date_column}' "
                            "(var refill_date_column)")
-        entities = entity_columns(session, columns, date_column)
+        entities, _ = entity_columns(columns, date_column, declared=settings.price_entity)
         priced = priced_entities(warehouse, priced_at.database, priced_at.identifier, date_column, entities,
                                  first, last)
         missing = missing_days(priced, first, last)

@@ -12,6 +12,7 @@ from typing import Iterable, Mapping
 from refill.sql import table
 
 MATERIALIZED = {"table", "incremental", "materialized_view", "distributed_table", "distributed_incremental"}
+UNMATERIALIZED = {"view", "ephemeral"}  # read live: nothing to re-pull
 
 
 @dataclass(frozen=True, order=True)
@@ -63,10 +64,20 @@ class Node:
     identifier: str = ""
     parents: tuple[str, ...] = ()
     original_file_path: str = ""
+    strategy: str | None = None  # incremental_strategy
+    partition_by: object = None  # dbt-clickhouse's partition_by: an expression or a list of them
 
     @property
     def relation(self) -> Relation:
         return Relation(self.schema, self.identifier or self.name)
+
+    @property
+    def is_incremental(self) -> bool:
+        return self.materialized in ("incremental", "distributed_incremental")
+
+
+def _frozen(value):
+    return tuple(value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,8 @@ class ProjectGraph:
                 identifier=getattr(node, "alias", None) or node.name,
                 parents=tuple(p for p in getattr(node.depends_on, "nodes", ()) if p in manifest.nodes),
                 original_file_path=node.original_file_path,
+                strategy=node.config.get("incremental_strategy"),
+                partition_by=_frozen(node.config.get("partition_by")),
             )
         return cls(nodes)
 
@@ -194,6 +207,25 @@ class ProjectGraph:
                 if upstream:
                     found.append(StaleIntermediate(node_id, upstream[0], downstream))
         return found
+
+    def cohort_inputs(self, prices: str, cohort: Iterable[str]) -> set[str]:
+        """Materialized models Phase 1 reads that derive from ``prices`` (the prices model
+        itself included when materialized) and read no cohort model.
+
+        After the feed is backfilled they still hold the gap until dbt re-runs them, so
+        they are re-pulled before Phase 1 (and the prices model before its coverage check);
+        one that reads a cohort model is a stale intermediate instead (see above). A
+        materialized view is not one: ``dbt run`` of an existing one does not refill it.
+        """
+        members = set(cohort)
+        priced = self.descendants({prices}) | {prices}
+        read_by_cohort = {prices}.union(*(self.ancestors(uid) for uid in members))
+        return {
+            uid for uid in (priced & read_by_cohort) - members
+            if self.nodes[uid].resource_type == "model"
+            and self.nodes[uid].materialized not in UNMATERIALIZED | {"materialized_view"}
+            and not (self.ancestors(uid) & members)
+        }
 
     # -- ordering ----------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 RUNNING, FAILED, DONE, ROLLED_BACK = "running", "failed", "done", "rolled_back"
+# preflight refused the run before the cohort was touched: nothing to resume or roll back
+REFUSED = "refused"
 PENDING = (RUNNING, FAILED)
 
 

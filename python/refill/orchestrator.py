@@ -11,12 +11,14 @@ from typing import Any
 
 from refill import faults
 from refill.errors import BadInput, LockHeld, PreflightProblem, PreflightRefused, RefillError
-from refill.graph import ProjectGraph, by_database
-from refill.journal import DONE, FAILED, Journal, JournalStore, target_state_dir
+from refill.graph import UNMATERIALIZED, ProjectGraph, by_database
+from refill.journal import DONE, FAILED, REFUSED, Journal, JournalStore, target_state_dir
+from refill.lineage_scan import key_columns
 from refill.lock import TargetLocks, holder_info
 from refill.phases import PHASE_TITLES, all_steps, lineage, preflight
 from refill.phases.context import RefillPlan, RunContext, Step, StepResult
 from refill.plan import Window
+from refill.repull import partition_budget
 from refill.session import DbtSession
 from refill.settings import resolve_settings
 from refill.warehouse import Warehouse
@@ -79,18 +81,28 @@ def open_session(options: RunOptions) -> DbtSession:
 
 
 def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[RefillPlan, ProjectGraph]:
-    """Resolve every phase's models from one parsed manifest; refuse what cannot work."""
+    """Resolve every phase's models from one parsed manifest; refuse what cannot work.
+
+    Reads the warehouse (partition keys, which tables hold rows) and compiles the
+    incremental consumers twice, but writes nothing: ``plan`` runs this too.
+    """
     settings = resolve_settings(session.project_dir, prices_model=options.prices_model, tag=options.tag,
                                 cli_vars=session.cli_vars)
     graph = ProjectGraph.from_manifest(manifest)
-    if graph.by_name(settings.prices_model) is None:
+    prices = graph.by_name(settings.prices_model)
+    if prices is None:
         raise BadInput(f"prices model '{settings.prices_model}' is not a model of this project (--prices-model)")
+    unknown = [name for name in settings.full_refresh if graph.by_name(name) is None]
+    if unknown:
+        raise BadInput(f"var refill_full_refresh names {', '.join(unknown)}, not a model of this project")
     cohort = graph.tagged(settings.tag)
     if not cohort and not options.skip_cohort:
         raise BadInput(f"no model is tagged '{settings.tag}': the cohort is empty (--tag, or --skip-balances-rewrite)")
+    # what Phase 1 (and the coverage check) reads is re-pulled before it: Phase 0.5
+    input_ids = graph.cohort_inputs(prices.unique_id, set() if options.skip_cohort else cohort)
     problems: list[PreflightProblem] = []  # one pass: every problem of every check, refused together
     if not options.skip_cohort:
-        problems += preflight.check_graph(graph, cohort, settings.prices_model)
+        problems += preflight.check_graph(graph, cohort, settings.prices_model, repaired_first=input_ids)
         problems += preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
         for database, tables in by_database(graph.relations(cohort).values()).items():
             problems += preflight.check_partitioning(session, manifest, database, set(tables))
@@ -106,9 +118,15 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         names = session.select(selector, manifest=manifest)
         if options.select and not names:
             raise BadInput(f"--select {options.select} matches no model outside tag:{settings.tag}")
-        lineage_ids = {graph.by_name(n).unique_id for n in names if graph.by_name(n)}
+        lineage_ids = {graph.by_name(n).unique_id for n in names if graph.by_name(n)} - input_ids
     downstream_ids = {uid for uid in graph.descendants(cohort) - cohort if graph.nodes[uid].resource_type == "model"}
-    downstream_ids -= lineage_ids
+    downstream_ids -= lineage_ids | input_ids
+    budget = partition_budget(lineage.partition_limit(session.credentials))
+    with Warehouse(session.credentials, session.project_dir) as warehouse:
+        how = lineage.plan_models(graph, input_ids | lineage_ids | downstream_ids, options.window, budget=budget,
+                                  warehouse=warehouse, session=session, manifest=manifest,
+                                  full_refresh=settings.full_refresh)
+    unique_key = manifest.nodes[prices.unique_id].config.get("unique_key") or ()
     plan = RefillPlan(
         window=options.window,
         settings=settings,
@@ -121,9 +139,20 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         downstream_models=tuple(graph.names(graph.topological(downstream_ids))),
         skip_cohort=options.skip_cohort,
         skip_lineage=options.skip_lineage,
-        months_per_run=lineage.months_per_run(lineage.partition_limit(session.credentials)),
-        relations=graph.relations({graph.by_name(settings.prices_model).unique_id, *cohort, *lineage_ids,
-                                   *downstream_ids}),
+        input_models=tuple(graph.names(graph.topological(input_ids))),
+        input_runs=lineage.phase_runs(graph, input_ids, how.specs),
+        lineage_runs=lineage.phase_runs(graph, lineage_ids, how.specs),
+        downstream_runs=lineage.phase_runs(graph, downstream_ids, how.specs),
+        partition_budget=budget,
+        mechanisms=tuple(sorted(how.mechanisms.items())),
+        refused=tuple(how.refused),
+        prices_relation=None if prices.materialized == "ephemeral" else (prices.relation.database, prices.relation.identifier),
+        prices_upstream=tuple(sorted(graph.nodes[uid].name for uid in graph.ancestors(prices.unique_id)
+                                     if graph.nodes[uid].resource_type == "model"
+                                     and graph.nodes[uid].materialized not in UNMATERIALIZED)),
+        prices_unique_key=tuple(c for key in ([unique_key] if isinstance(unique_key, str) else unique_key)
+                                for c in key_columns(f"({key})")),
+        relations=graph.relations({prices.unique_id, *cohort, *input_ids, *lineage_ids, *downstream_ids}),
         schema_changes=schema_changes,
     )
     return plan, graph
@@ -131,6 +160,12 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
 
 def describe_plan(plan: RefillPlan, steps: list[Step]) -> str:
     w = plan.window
+    how = dict(plan.mechanisms)
+
+    def models(names) -> list[str]:
+        width = max((len(n) for n in names), default=0)
+        return [f"  {name.ljust(width)}  {how.get(name, '')}".rstrip() for name in names]
+
     lines = [
         f"refill plan {plan.run_id}  (target {plan.target}, schema {plan.schema})",
         f"  from-date           : {w.from_date}  (gap = {(w.today - w.from_date).days} d, +{w.buffer_days} buffer)",
@@ -138,18 +173,27 @@ def describe_plan(plan: RefillPlan, steps: list[Step]) -> str:
         f"  price_lookback_days : {w.lookback_days}",
         f"  affected months     : {', '.join(m.isoformat() for m in w.months)}",
         f"  prices model        : {plan.settings.prices_model}",
+        f"  price entity        : {preflight.describe_entity(plan)}",
         f"  phase 1 selector    : tag:{plan.settings.tag}" + ("  (skipped)" if plan.skip_cohort else ""),
         f"  phase 2 selector    : {' '.join(plan.lineage_selector)}" + ("  (skipped)" if plan.skip_lineage else ""),
+        f"  partitions per run  : {plan.partition_budget or 'no limit'}  (max_partitions_per_insert_block, with a margin)",
     ]
+    if plan.input_models:
+        lines.append(f"\nPhase 0.5 — re-pull what the cohort reads, before Phase 1 and the price-coverage check "
+                     f"({len(plan.input_models)} models, run order)")
+        lines += models(plan.input_models)
     if not plan.skip_cohort:
         lines.append(f"\nPhase 1 — cohort rewrite, once per model per month ({len(plan.cohort)} models, "
                      f"{len(plan.cohort_layers)} layers; each layer reads only final months of the ones above)")
         lines += [f"  layer {i}: {', '.join(layer)}" for i, layer in enumerate(plan.cohort_layers, 1)]
     if not plan.skip_lineage:
         lines.append(f"\nPhase 2 — lineage re-pull, run order ({len(plan.lineage_models)} models)")
-        lines += [f"  {name}" for name in plan.lineage_models]
+        lines += models(plan.lineage_models)
     lines.append(f"\nPhase 3 — downstream rebuild, run order ({len(plan.downstream_models)} models)")
-    lines += [f"  {name}" for name in plan.downstream_models] or ["  (none: Phase 2 rebuilt every descendant)"]
+    lines += models(plan.downstream_models) or ["  (none: Phase 2 rebuilt every descendant)"]
+    if plan.refused:
+        lines.append(f"\nCannot repair — the run is refused before anything is written ({len(plan.refused)} models)")
+        lines += [f"  {p.model}: {p.message}" for p in plan.refused]
     lines.append("\nStatements")
     for step in steps:
         lines += [f"  [{step.key}] {statement}" for statement in step.statements]
@@ -235,6 +279,8 @@ def run_refill(options: RunOptions) -> int:
     steps = all_steps(plan, graph)
     print(describe_plan(plan, steps), flush=True)
     report = RunReport(plan=plan.as_dict() | {"run_id": plan.run_id})
+    if plan.refused:
+        raise PreflightRefused(list(plan.refused))
     if options.dry_run:
         print("\n--dry-run: nothing was run and nothing was written.")
         return 0
@@ -252,7 +298,9 @@ def run_refill(options: RunOptions) -> int:
     except RefillError as exc:
         report.exit_code, report.error = int(exc.exit_code), exc.message
         if journal is not None:
-            journal.finish(FAILED, exc.message)
+            # a refusal comes before the backup and Phase 1: the next attempt starts afresh
+            # (Phase 0.5's re-pulls are redone, e.g. after the feed is backfilled)
+            journal.finish(REFUSED if isinstance(exc, PreflightRefused) else FAILED, exc.message)
         raise
     finally:
         ctx.close()

@@ -68,6 +68,12 @@ class Settings:
     allow_insert_overwrite: bool
     canaries: tuple[Canary, ...] = field(default_factory=tuple)
     canaries_declared: bool = False  # the var exists (it may be an empty list)
+    # the columns that tell one priced entity from another in the prices model (var
+    # refill_price_entity); None: found from a canary on it, its unique_key, or its columns
+    price_entity: tuple[str, ...] | None = None
+    # models refill rebuilds whole (dbt run --full-refresh) instead of re-pulling a window
+    # (var refill_full_refresh): the repair of a window that ignores price_lookback_days
+    full_refresh: tuple[str, ...] = ()
 
 
 # The vars refill sets itself to steer the models (Phase 1's month, Phase 2/3's window). They
@@ -171,7 +177,18 @@ def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag:
     canaries = canaries if declared else []
     if not isinstance(canaries, list):
         raise BadInput("var refill_canaries must be a list of mappings")
+    entity = found.get("refill_price_entity")
+    if entity is not None and not (isinstance(entity, str) or
+                                   (isinstance(entity, list) and all(isinstance(e, str) for e in entity))):
+        raise BadInput(f"var refill_price_entity must be a column name or a list of them, got {entity!r}")
+    full_refresh = found.get("refill_full_refresh") or []
+    if isinstance(full_refresh, str):
+        full_refresh = [full_refresh]
+    if not (isinstance(full_refresh, list) and all(isinstance(m, str) for m in full_refresh)):
+        raise BadInput(f"var refill_full_refresh must be a model name or a list of them, got {full_refresh!r}")
     return Settings(
+        full_refresh=tuple(full_refresh),
+        price_entity=None if entity is None else tuple([entity] if isinstance(entity, str) else entity),
         prices_model=prices_model or found.get("prices_model") or DEFAULT_PRICES_MODEL,
         tag=tag or found.get("refill_tag") or DEFAULT_TAG,
         date_column=found.get("refill_date_column") or DEFAULT_DATE_COLUMN,

@@ -89,3 +89,48 @@ def test_relations_are_grouped_per_database_for_the_packages_macros():
     relations = [Relation("dbt", "b"), Relation("dbt_x", "a"), Relation("dbt", "a"), Relation("dbt", "a")]
     assert by_database(relations) == {"dbt": ["a", "b"], "dbt_x": ["a"]}
     assert Relation.from_list(Relation("dbt_x", "a").as_list()) == Relation("dbt_x", "a")
+
+
+def test_materialized_models_between_prices_and_the_cohort_are_its_inputs():
+    g = graph(
+        model("prices", materialized="table"),
+        model("prices_filled", "prices"),                        # incremental, read by the cohort
+        model("prices_view", "prices_filled", materialized="view"),
+        model("balances", "prices_view", cohort=True),
+        model("supply_usd", "balances", "prices_filled"),          # reads the cohort: not an input
+        model("totals", "supply_usd", cohort=True),
+        model("consumer", "prices"),                               # not read by the cohort
+    )
+    cohort = g.tagged(TAG)
+    assert sorted(g.names(g.cohort_inputs("model.p.prices", cohort))) == ["prices", "prices_filled"]
+    # without a cohort, the prices model itself still goes first (the coverage check reads it)
+    assert g.names(g.cohort_inputs("model.p.prices", set())) == ["prices"]
+
+
+def test_a_view_prices_model_and_views_in_between_are_read_live():
+    assert g_names(LAB.cohort_inputs("model.p.prices", LAB.tagged(TAG))) == []
+
+
+def g_names(uids):
+    return sorted(LAB.names(uids))
+
+
+def test_preflight_refuses_a_priced_table_the_cohort_reads_only_when_phase_0_5_does_not_re_pull_it():
+    from refill.phases.preflight import check_graph
+
+    g = graph(model("prices", materialized="view"), model("prices_filled", "prices"),
+              model("balances", "prices_filled", cohort=True))
+    cohort = g.tagged(TAG)
+    assert [(p.kind, p.model) for p in check_graph(g, cohort, "prices")] == [("graph", "prices_filled")]
+    assert check_graph(g, cohort, "prices", repaired_first=g.cohort_inputs("model.p.prices", cohort)) == []
+
+
+def test_a_materialized_view_the_cohort_reads_is_not_re_pulled_and_stays_refused():
+    from refill.phases.preflight import check_graph
+
+    g = graph(model("prices", materialized="view"), model("prices_mv", "prices", materialized="materialized_view"),
+              model("balances", "prices_mv", cohort=True))
+    cohort = g.tagged(TAG)
+    assert g.cohort_inputs("model.p.prices", cohort) == set()  # dbt run does not refill an existing MV
+    problems = check_graph(g, cohort, "prices", repaired_first=g.cohort_inputs("model.p.prices", cohort))
+    assert [(p.kind, p.model) for p in problems] == [("graph", "prices_mv")]

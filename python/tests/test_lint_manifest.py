@@ -159,8 +159,10 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
 
     project, manifest, _ = fixture_parse
     broken = copy.deepcopy(manifest)
-    balances = broken.nodes["model.lint_fixtures.balances"]  # a priced table the cohort reads: stale in Phase 1
-    balances.config.materialized = "table"
+    # a priced materialized view the cohort reads: Phase 0.5 cannot re-pull it (dbt run does not
+    # refill an existing MV), so Phase 1 would read it stale
+    balances = broken.nodes["model.lint_fixtures.balances"]
+    balances.config.materialized = "materialized_view"
     balances.depends_on.nodes.append("model.lint_fixtures.prices")
     options = RunOptions(window=make_window(from_date=dt.date(2026, 4, 17), today=dt.date(2026, 4, 27)),
                          project_dir=project, prices_model="prices")

@@ -11,7 +11,7 @@ import yaml
 
 from refill.adopt import InitOptions, _append_to_block, package_entry, plan_init, shims_text
 from refill.cleanup import Decision, Orphan, Protection, decide, parse_duration
-from refill.detect import missing_days, repair_command
+from refill.detect import entity_columns, missing_days, repair_command
 from refill.errors import BadInput
 
 D = dt.date
@@ -23,6 +23,27 @@ def days(first: int, last: int, *skip: int) -> set[dt.date]:
 
 
 # -- detect --------------------------------------------------------------------------------
+
+
+PRICE_COLUMNS = {"date": "Date", "token": "LowCardinality(String)", "chain": "String", "price": "Float64"}
+
+
+def test_the_price_entity_is_the_var_then_a_canary_then_the_unique_key_then_the_string_columns():
+    assert entity_columns(PRICE_COLUMNS, "date", declared=("token",), canary_group_by=("chain",))[0] == ("token",)
+    assert entity_columns(PRICE_COLUMNS, "date", canary_group_by=("chain",), unique_key=("date", "token"))[0] \
+        == ("chain",)
+    assert entity_columns(PRICE_COLUMNS, "date", unique_key=("date", "token")) == \
+        (("token",), "the prices model's unique_key")
+    assert entity_columns(PRICE_COLUMNS, "date")[0] == ("token", "chain")
+    # before the run (the plan) the columns are not known yet
+    assert entity_columns(None, "date") == ((), "the prices model's string columns")
+
+
+def test_a_price_entity_that_is_not_a_column_is_bad_input():
+    with pytest.raises(BadInput, match="refill_price_entity: symbol not a column"):
+        entity_columns(PRICE_COLUMNS, "date", declared=("symbol",))
+    with pytest.raises(BadInput, match="set var refill_price_entity"):
+        entity_columns({"date": "Date", "price": "Float64"}, "date")
 
 
 def test_an_interior_gap_is_missing_for_every_entity_that_lacks_it():

@@ -1,6 +1,6 @@
 """The phases of a refill, in the order they run.
 
-preflight → phase 1 (cohort rewrite) → phase 1.5 (canary) → phase 2 (lineage re-pull)
+preflight → phase 0.5 (what the cohort reads) → price coverage and backup → phase 1 (cohort rewrite) → phase 1.5 (canary) → phase 2 (lineage re-pull)
 → phase 3 (downstream rebuild) → phase 4 (verify) → finish. Each module turns the plan
 into journaled steps.
 """
@@ -13,6 +13,7 @@ from refill.phases.context import RefillPlan, Step
 
 PHASE_TITLES = {
     preflight.PHASE: "Preflight",
+    lineage.INPUTS_PHASE: "Phase 0.5: re-pull what the cohort reads",
     cohort.PHASE: "Phase 1: cohort rewrite",
     canary.PHASE: "Phase 1.5: canary",
     lineage.PHASE: "Phase 2: lineage re-pull",
@@ -24,7 +25,9 @@ PHASE_TITLES = {
 
 def all_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     return [
-        *preflight.steps(plan, graph),
+        *preflight.clear_steps(plan, graph),
+        *lineage.input_steps(plan),
+        *preflight.gate_steps(plan),
         *cohort.steps(plan),
         *canary.steps(plan),
         *lineage.steps(plan),

@@ -9,8 +9,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from refill.errors import PreflightProblem
 from refill.graph import ProjectGraph, Relation, by_database
 from refill.plan import Window
+from refill.repull import Repull
 from refill.session import DbtSession
 from refill.settings import Settings
 from refill.warehouse import Warehouse
@@ -31,7 +33,17 @@ class RefillPlan:
     downstream_models: tuple[str, ...]
     skip_cohort: bool = False
     skip_lineage: bool = False
-    months_per_run: int | None = 89  # phase 2/3 windows, under max_partitions_per_insert_block
+    # Phase 0.5: what the cohort (and the price-coverage check) reads, re-pulled before Phase 1
+    input_models: tuple[str, ...] = ()
+    input_runs: tuple[Repull, ...] = ()
+    lineage_runs: tuple[Repull, ...] = ()
+    downstream_runs: tuple[Repull, ...] = ()
+    partition_budget: int | None = 89  # partitions one re-pull may span (max_partitions_per_insert_block)
+    mechanisms: tuple[tuple[str, str], ...] = ()  # (model, how it is repaired) of phases 0.5, 2 and 3
+    refused: tuple[PreflightProblem, ...] = ()  # models no phase can repair: the run is refused
+    prices_relation: tuple[str, str] | None = None  # (schema, table) of the prices model; None: ephemeral
+    prices_unique_key: tuple[str, ...] = ()  # its columns: one way to tell the priced entities apart
+    prices_upstream: tuple[str, ...] = ()  # materialized models the prices model reads (not re-pulled)
     # where dbt put each model of the plan and the prices model (custom schema, alias)
     relations: Mapping[str, Relation] = field(default_factory=dict)
     # ALTERs preflight applies before the backup (on_schema_change, see refill.schema_drift);
@@ -53,13 +65,16 @@ class RefillPlan:
     @property
     def run_id(self) -> str:
         """Stable for the same project, target and plan: a re-run finds its own journal and backups."""
-        identity = json.dumps({"project": self.project_dir, **self.as_dict()}, sort_keys=True)
+        # how the windows are cut may read the warehouse: a re-run finds its run by the models
+        plan = {k: v for k, v in self.as_dict().items() if k not in ("runs", "mechanisms", "refused")}
+        identity = json.dumps({"project": self.project_dir, **plan}, sort_keys=True)
         return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
     def summary(self) -> str:
         w = self.window
         return (f"from {w.from_date} to {w.today}, months {', '.join(m.isoformat() for m in w.months)}, "
-                f"{len(self.cohort)} cohort / {len(self.lineage_models)} phase-2 / {len(self.downstream_models)} phase-3 models")
+                f"{len(self.input_models)} phase-0.5 / {len(self.cohort)} cohort / {len(self.lineage_models)} phase-2 / "
+                f"{len(self.downstream_models)} phase-3 models")
 
     def as_dict(self) -> dict:
         return {
@@ -69,12 +84,18 @@ class RefillPlan:
             "prices_model": self.settings.prices_model,
             "tag": self.settings.tag,
             "phase1_layers": [list(layer) for layer in self.cohort_layers] if not self.skip_cohort else [],
+            "phase0.5_models": list(self.input_models),
             "phase2_selector": list(self.lineage_selector),
             "phase2_models": list(self.lineage_models),
             "phase3_models": list(self.downstream_models),
             "skip_balances_rewrite": self.skip_cohort,
             "skip_price_dependent": self.skip_lineage,
             "relations": {name: self.relations[name].as_list() for name in sorted(self.relations)},
+            "runs": {"phase0.5": [r.as_dict() for r in self.input_runs],
+                     "phase2": [r.as_dict() for r in self.lineage_runs],
+                     "phase3": [r.as_dict() for r in self.downstream_runs]},
+            "mechanisms": dict(self.mechanisms),
+            "refused": [p.as_dict() for p in self.refused],
         }
 
 

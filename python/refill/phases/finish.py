@@ -21,7 +21,7 @@ ORPHAN_MARKERS = ("__dbt_new_data_", "__refill_stage", "__dbt_tmp", "__dbt_backu
 
 def orphan_tables(ctx: RunContext, started: dt.datetime) -> list[Relation]:
     plan = ctx.plan
-    tables = plan.tables_by_database({*plan.cohort, *plan.lineage_models, *plan.downstream_models})
+    tables = plan.tables_by_database({*plan.input_models, *plan.cohort, *plan.lineage_models, *plan.downstream_models})
     if not tables:
         return []
     # The query names the markers, not the models: one condition per model outgrew

@@ -52,7 +52,7 @@ def missing_relations(warehouse, relations: list[Relation]) -> list[Relation]:
 
 def verify(ctx: RunContext) -> dict:
     plan, warehouse = ctx.plan, ctx.warehouse
-    scope = [n for n in (*plan.cohort, *plan.lineage_models, *plan.downstream_models)]
+    scope = [n for n in (*plan.input_models, *plan.cohort, *plan.lineage_models, *plan.downstream_models)]
     built = [plan.relation(n) for n in scope
              if (node := ctx.graph.by_name(n)) is None or node.materialized != "ephemeral"]
     missing = missing_relations(warehouse, built)
