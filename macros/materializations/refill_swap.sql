@@ -38,6 +38,8 @@
   {% if existing_relation is none %}
     {% do adapter.rename_relation(staging_relation, target_relation) %}
   {% else %}
+    {#- write-audit-publish: an unexplained diff raises here, before anything is swapped -#}
+    {% do refill.audit_month(staging_relation, target_relation, window_start, window_end) %}
     {% do refill.swap_months(staging_relation, target_relation, window_start, window_end) %}
     {% do adapter.drop_relation(staging_relation) %}
   {% endif %}
