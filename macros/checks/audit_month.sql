@@ -90,18 +90,18 @@
   {%- endfor -%}
 
   {%- set keys_sql -%}
-    SELECT side, toString(day) AS day, uniqExact(key) AS keys, {{ ('day IN (' ~ gap_values | join(', ') ~ ')') if gap_values else '0' }} AS in_gap,
+    SELECT side, toString(key_day) AS day, uniqExact(key) AS keys, {{ ('key_day IN (' ~ gap_values | join(', ') ~ ')') if gap_values else '0' }} AS in_gap,
            arrayStringConcat(groupUniqArray(5)(key_text), ' | ') AS sample
     FROM (
     {%- for side, relation in sides.items() %}
       {%- set other = sides['staged' if side == 'live' else 'live'] %}
-      SELECT {{ refill._string_literal(side) }} AS side, cityHash64({{ key_sql }}) AS key, toString({{ key_sql }}) AS key_text, {{ day_sql }} AS day
+      SELECT {{ refill._string_literal(side) }} AS side, cityHash64({{ key_sql }}) AS key, toString({{ key_sql }}) AS key_text, {{ day_sql }} AS key_day
       FROM {{ relation }}
       WHERE {{ window_sql }} AND cityHash64({{ key_sql }}) NOT IN (SELECT cityHash64({{ key_sql }}) FROM {{ other }} WHERE {{ window_sql }})
       {{ 'UNION ALL' if not loop.last }}
     {%- endfor %}
     )
-    GROUP BY side, day ORDER BY side, day
+    GROUP BY side, key_day ORDER BY side, key_day
   {%- endset -%}
   {%- set key_days = {'live': [], 'staged': []} -%}
   {%- for row in run_query(keys_sql).rows -%}
