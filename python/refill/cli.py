@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dbt_target_flags(rollback)
 
     report = commands.add_parser("report", help="show a run's journal and its audit before publish")
-    report.add_argument("--run", required=True, help="the run id `refill run` printed")
+    report.add_argument("--run", required=True,
+                        help="the run id `refill run` printed, or 'pending' for the target's unfinished run")
     report.add_argument("--format", dest="output_format", choices=["text", "json"], default="text")
     report.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(report)

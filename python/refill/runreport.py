@@ -14,6 +14,7 @@ from refill.audit import MonthAudit
 from refill.errors import BadInput
 from refill.journal import Journal, JournalStore
 from refill.orchestrator import state_dir
+from refill.rollback import PENDING_RUN
 from refill.session import DbtSession
 
 _RUN_ID = re.compile(r"^[0-9a-f]{12}$")
@@ -54,10 +55,16 @@ def render_text(journal: Journal) -> str:
 
 def run_report(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
                state_root: Path | None = None, output_format: str = "text") -> int:
-    if not _RUN_ID.match(run_id or ""):
-        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`), got {run_id!r}")
+    if not _RUN_ID.match(run_id or "") and run_id != PENDING_RUN:
+        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`) "
+                       f"or '{PENDING_RUN}', got {run_id!r}")
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target)
     store = JournalStore(state_dir(state_root, session))
+    if run_id == PENDING_RUN:
+        unfinished = store.pending()
+        if not unfinished:
+            raise BadInput(f"no unfinished refill run on target {session.target_name}")
+        run_id = unfinished[0].run_id
     journal = store.load(run_id)
     if journal is None:
         raise BadInput(f"no refill run {run_id} on target {session.target_name} (journals: {store.directory / 'runs'})")

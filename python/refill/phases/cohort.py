@@ -140,8 +140,8 @@ def steps(plan: RefillPlan) -> list[Step]:
                 f"dbt parse --vars '{json.dumps(month_vars(plan.window.first_month))}'"
                 f"  (once; the cohort runs as {MATERIALIZATION})",
                 f"dbt compile --select <cohort and its price-derived inputs>  (once; column lineage for the audit)",
-                run_statement(("--select", *plan.cohort), month_vars(month)) + " --vars '{refill_audit: …}'"
-                "  (each model: staging build, audit_month, swap_months)",
+                run_statement(("--select", *plan.cohort), {**month_vars(month), "refill_audit": "…"})
+                + "  (each model: staging build, audit_month, swap_months)",
             ),
             action=lambda ctx, month=month: rewrite_month(ctx, month),
         )
