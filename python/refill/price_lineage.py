@@ -96,15 +96,20 @@ def analyse(sql: str, schema: Mapping, sources: Mapping[Relation, PriceDependenc
 
 def _source_dependence(source, info: Mapping[int, _ScopeInfo],
                        sources: Mapping[Relation, PriceDependence]) -> tuple[set[str] | None, bool]:
-    """(price-derived columns — None meaning all — , rows depend on prices) of one scope source."""
+    """(price-derived columns — None meaning all — , rows depend on prices) of one scope source.
+
+    Every value read from a source whose rows depend on prices depends on prices: which rows
+    are there on a gap day decides it (a LEFT JOIN to a model whose buckets moved)."""
     if isinstance(source, Scope):
         child = info.get(id(source.expression))
-        return (set(child.price), child.rows) if child else (set(), False)
+        if child is None:
+            return set(), False
+        return (None if child.rows else set(child.price)), child.rows
     if isinstance(source, exp.Table):
         found = sources.get((source.db.lower(), source.name.lower()))
         if found is None:
             return set(), False
-        return (None if "*" in found.columns else set(found.columns)), found.rows
+        return (None if "*" in found.columns or found.rows else set(found.columns)), found.rows
     return set(), False
 
 

@@ -47,6 +47,16 @@ def test_a_bucket_on_a_price_derived_column_two_models_away_is_a_price_derived_k
     assert traced["buckets"] == PriceDependence(columns=frozenset({"bucket"}), rows=True)
 
 
+def test_values_read_from_a_source_whose_rows_depend_on_prices_depend_on_prices():
+    reader = """
+    SELECT t.day AS date, t.amount AS amount, c.holders AS holders
+    FROM raw.transfers AS t LEFT JOIN inc.buckets AS c ON c.date = t.day
+    """
+    schema = {**SCHEMA, "inc": {**SCHEMA["inc"], "buckets": {"date": "Date", "holders": "Int64"}}}
+    found = analyse(reader, schema, {("inc", "buckets"): PriceDependence(columns=frozenset({"bucket"}), rows=True)})
+    assert found == PriceDependence(columns=frozenset({"holders"}), rows=False)
+
+
 def test_state_carried_from_this_keeps_each_column_s_own_lineage():
     cumulative = """
     WITH prev AS (SELECT token, argMax(volume, date) AS volume, argMax(volume_usd, date) AS volume_usd

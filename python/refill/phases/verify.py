@@ -30,18 +30,29 @@ def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
     raise CheckFailed(f"{what} failed: {shown}.{hint}")
 
 
-def priced_days_sql(plan: RefillPlan) -> str:
-    column = plan.settings.date_column
+def priced_days_sql(plan: RefillPlan, column: str | None = None) -> str:
+    column = column or plan.settings.date_column
     return f"SELECT DISTINCT toDate({ident(column)}) FROM {table(plan.schema, plan.settings.prices_model)}"
+
+
+def prices_date_column(ctx: RunContext) -> str | None:
+    """The prices model's own date column (``price_date``, ``day`` …), not a global name:
+    reading a ``date`` column it does not have made verify fail on its own query."""
+    plan, warehouse = ctx.plan, ctx.warehouse
+    columns = checks.relation_columns(warehouse, plan.schema, plan.settings.prices_model)
+    return checks.date_column_of(warehouse, plan.schema, plan.settings.prices_model, columns,
+                                 plan.settings.date_column)
 
 
 def verify(ctx: RunContext) -> dict:
     plan, warehouse = ctx.plan, ctx.warehouse
-    scope = [n for n in (*plan.cohort, *plan.lineage_models, *plan.downstream_models)]
-    zero_usd = checks.zero_usd_days(
-        warehouse, plan.schema, scope, plan.window.gap_days,
-        date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
+    scope = list(dict.fromkeys((*plan.cohort, *plan.lineage_models, *plan.downstream_models)))
+    prices_day = prices_date_column(ctx)
+    scan = checks.zero_usd_scan(
+        warehouse, plan.schema, scope, plan.window.gap_days, date_column=plan.settings.date_column,
+        priced_days_sql=priced_days_sql(plan, prices_day) if prices_day else None,
     )
+    zero_usd = scan.findings
     duplicates = checks.duplicate_keys(warehouse, plan.schema, plan.cohort, plan.window.months)
     violations = canary.scan_all(ctx)
     problems = [f"{z.relation}.{z.column} is 0/NULL on {z.day} in {z.rows} row(s) where a price exists"
@@ -49,12 +60,15 @@ def verify(ctx: RunContext) -> dict:
     problems += [f"{d.relation} partition {d.partition_id} holds {d.duplicates} duplicate key(s) ({d.key})"
                  for d in duplicates]
     problems += [f"canary {v.describe()}" for v in violations]
-    print(f"[phase4] {len(scope)} model(s) checked on {len(plan.window.gap_days)} gap day(s): "
-          f"{len(zero_usd)} zero-USD finding(s), {len(duplicates)} duplicate-key partition(s), "
-          f"{len(violations)} canary violation(s)", flush=True)
+    print(f"[phase4] zero-USD check: {len(scan.checked)} of {len(scope)} model(s) checked on "
+          f"{len(plan.window.gap_days)} gap day(s); {len(zero_usd)} zero-USD finding(s), "
+          f"{len(duplicates)} duplicate-key partition(s), {len(violations)} canary violation(s)", flush=True)
+    for name, reason in scan.not_checked.items():
+        print(f"[phase4] not checked for zero USD: {name}: {reason}", flush=True)
     if problems:
         fail_with_rollback(ctx, "verification", problems)
-    return {"models_checked": len(scope), "zero_usd": 0, "duplicate_partitions": 0, "canary_violations": 0}
+    return {"models_checked": len(scan.checked), "checked": scan.checked, "not_checked": scan.not_checked,
+            "zero_usd": 0, "duplicate_partitions": 0, "canary_violations": 0}
 
 
 def steps(plan: RefillPlan) -> list[Step]:

@@ -1,0 +1,56 @@
+"""Phase 4 checks every model refill wrote on that model's own columns, says which it could
+not check and why, and never fails on its own query for a project's shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from incident_project import IncidentProject, differing, report_of, run_args
+from incident_shapes import HISTORY_START, RAW_TABLES, cohort_config, feed
+
+pytestmark = pytest.mark.engine
+
+GAP, TODAY = dt.date(2026, 4, 17), dt.date(2026, 4, 27)
+
+PRICES_BY_PRICE_DATE = """
+{{ config(materialized='view') }}
+SELECT day AS price_date, token, price FROM {{ source('raw', 'prices') }}
+"""
+
+VOLUME_BY_BLOCK_DATE = cohort_config("(block_date, token)", partition_by="toStartOfMonth(block_date)") + """
+SELECT t.day AS block_date, t.token AS token, sum(t.amount) AS volume, sum(t.amount * p.price) AS volume_usd
+FROM {{ source('raw', 'transfers') }} AS t
+LEFT JOIN {{ ref('prices') }} AS p ON p.token = t.token AND p.price_date = t.day
+WHERE 1 = 1
+{% if start_month and end_month %}
+    AND toStartOfMonth(t.day) >= toDate('{{ start_month }}')
+    AND toStartOfMonth(t.day) <= toDate('{{ end_month }}')
+{% else %}
+    {{ refill.apply_monthly_incremental_filter('t.day', 'block_date', true) }}
+{% endif %}
+GROUP BY block_date, token
+"""
+
+
+def test_prices_on_price_date_and_a_block_date_model_are_verified_after_a_correct_repair(tmp_path):
+    """Verify read a global `date` column: on a prices model keyed by `price_date` its own
+    query failed (exit 1) after a correct repair, and a `block_date` model was counted as
+    checked while skipped."""
+    project = IncidentProject(tmp_path, models={"prices.sql": PRICES_BY_PRICE_DATE,
+                                                "volume_daily.sql": VOLUME_BY_BLOCK_DATE},
+                              raw_tables=RAW_TABLES, feed=feed, prices_model="prices")
+    with project:
+        project.replay([GAP], TODAY, history_start=HISTORY_START)
+        project.build_truth(TODAY, history_start=HISTORY_START)
+        assert differing(project.diff()) == {"volume_daily": (3, 3)}
+    report_path = tmp_path / "report.json"
+    result = project.refill(*run_args(GAP, TODAY, "--report", str(report_path)))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    assert differing(project.diff()) == {}
+    (phase4,) = [s for s in report_of(report_path)["steps"] if s["key"] == "phase4"]
+    assert phase4["details"]["checked"] == ["volume_daily"]
+    assert phase4["details"]["not_checked"] == {"prices": "no *_usd column"}
+    assert "zero-USD check: 1 of 2 model(s) checked" in result.stdout
+    assert "not checked for zero USD: prices: no *_usd column" in result.stdout
