@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from incident_project import IncidentProject, differing, report_of, run_args
-from incident_shapes import HISTORY_START, RAW_TABLES, cohort_config, feed
+from incident_shapes import HISTORY_START, PRICES_VIEW, RAW_TABLES, VOLUME_COHORT, cohort_config, feed
 
 pytestmark = pytest.mark.engine
 
@@ -55,3 +55,26 @@ def test_prices_on_price_date_and_a_block_date_model_are_verified_after_a_correc
     assert phase4["details"]["not_checked"] == {"prices": "no *_usd column"}
     assert "zero-USD check: 1 of 2 model(s) checked" in result.stdout
     assert "not checked for zero USD: prices: no *_usd column" in result.stdout
+
+
+def feed_with_a_never_priced_token(day: dt.date) -> dict[str, list[tuple]]:
+    """The usual feeds, plus a long-tail token that moves every day and never has a price."""
+    rows = feed(day)
+    return {**rows, "transfers": [*rows["transfers"], (day, "LONGTAIL", 5.0)]}
+
+
+def test_a_never_priced_entity_is_not_damage_and_a_correct_repair_exits_0(tmp_path):
+    """LONGTAIL's volume_usd is 0 every day because it never has a price: that is its true
+    value, not damage. Judged per day (any token priced that day) it made every refill exit 3."""
+    project = IncidentProject(tmp_path, models={"prices.sql": PRICES_VIEW, "volume_daily.sql": VOLUME_COHORT},
+                              raw_tables=RAW_TABLES, feed=feed_with_a_never_priced_token, prices_model="prices")
+    with project:
+        project.replay([GAP], TODAY, history_start=HISTORY_START)
+        project.build_truth(TODAY, history_start=HISTORY_START)
+        assert differing(project.diff()) == {"volume_daily": (3, 3)}
+    result = project.refill(*run_args(GAP, TODAY))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    with project:
+        assert differing(project.diff()) == {}
+        assert project.rows(f"SELECT count() FROM inc.volume_daily WHERE token = 'LONGTAIL' AND volume_usd = 0"
+                            f" AND date >= '{GAP}'") == [(11,)]

@@ -102,10 +102,17 @@ def zero_usd_scan(
     *,
     date_column: str,
     priced_days_sql: str | None,
+    entity_columns: Sequence[str] = (),
+    priced_entity_days_sql: str | None = None,
 ) -> ZeroUsdScan:
     """Rows whose ``*_usd`` is 0 or NULL on ``days`` where a price exists, per relation on its
     own date column (``date_column_of``); ``priced_days_sql`` None: the prices model has no
-    date column, so nothing can be judged."""
+    date column, so nothing can be judged.
+
+    Where the relation carries the prices model's entity columns (``entity_columns``, same
+    names), a row is damaged only where *its* entity has a price that day
+    (``priced_entity_days_sql`` returns ``(entity…, day)``): a long-tail token that never has
+    a price legitimately reads 0 and is not damage. Elsewhere, any price that day counts."""
     scan = ZeroUsdScan([], [], {})
     day_list = ", ".join(literal(d) for d in days)
     for relation in relations:
@@ -129,11 +136,17 @@ def zero_usd_scan(
         scan.checked.append(relation)
         if not days:
             continue
+        per_entity = bool(entity_columns) and priced_entity_days_sql and all(c in columns for c in entity_columns)
+        if per_entity:
+            entity = ", ".join(ident(c) for c in entity_columns)
+            priced = f"({entity}, toDate({ident(day_column)})) IN ({priced_entity_days_sql})"
+        else:
+            priced = f"day IN ({priced_days_sql})"
         for usd, native in pairs:
             damaged = damaged_condition(usd, native)
             rows = warehouse.rows(
                 f"SELECT toDate({ident(day_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}"
-                f" WHERE day IN ({day_list}) AND day IN ({priced_days_sql}) AND {damaged}"
+                f" WHERE day IN ({day_list}) AND {priced} AND {damaged}"
                 " GROUP BY day ORDER BY day"
             )
             scan.findings.extend(ZeroUsd(relation, usd, day, int(n)) for day, n in rows)

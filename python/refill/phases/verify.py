@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 
 from refill import checks
-from refill.errors import CheckFailed
+from refill.errors import BadInput, CheckFailed
 from refill.phases import canary
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.sql import ident, table
@@ -44,13 +44,31 @@ def prices_date_column(ctx: RunContext) -> str | None:
                                  plan.settings.date_column)
 
 
+def prices_entities(ctx: RunContext, day_column: str) -> tuple[str, ...]:
+    """The prices model's entity columns, as ``detect`` tells them (var ``refill_price_entity``,
+    else its string columns); () when they cannot be told (then damage is judged per day)."""
+    from refill.detect import entity_columns
+
+    columns = checks.relation_columns(ctx.warehouse, ctx.plan.schema, ctx.plan.settings.prices_model)
+    try:
+        return entity_columns(ctx.session, columns, day_column)
+    except BadInput as exc:
+        print(f"[phase4] zero USD judged per day, not per entity: {exc.message}", flush=True)
+        return ()
+
+
 def verify(ctx: RunContext) -> dict:
     plan, warehouse = ctx.plan, ctx.warehouse
     scope = list(dict.fromkeys((*plan.cohort, *plan.lineage_models, *plan.downstream_models)))
     prices_day = prices_date_column(ctx)
+    entities = prices_entities(ctx, prices_day) if prices_day else ()
+    prices_relation = table(plan.schema, plan.settings.prices_model)
     scan = checks.zero_usd_scan(
         warehouse, plan.schema, scope, plan.window.gap_days, date_column=plan.settings.date_column,
         priced_days_sql=priced_days_sql(plan, prices_day) if prices_day else None,
+        entity_columns=entities,
+        priced_entity_days_sql=(f"SELECT DISTINCT {', '.join(ident(c) for c in entities)}, toDate({ident(prices_day)})"
+                                f" FROM {prices_relation}") if entities else None,
     )
     zero_usd = scan.findings
     duplicates = checks.duplicate_keys(warehouse, plan.schema, plan.cohort, plan.window.months)
