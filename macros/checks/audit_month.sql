@@ -76,8 +76,8 @@
   {%- set sides = {'live': target_relation, 'staged': staging_relation} -%}
   {%- set counts_sql -%}
     {%- for side, relation in sides.items() %}
-    SELECT {{ refill._string_literal(side) }} AS side, count() AS n, uniqExact({{ key_sql }}) AS k
-      {%- for name in numeric %}, toString(sum({{ refill._quote(name) }})) AS s{{ loop.index0 }}{% endfor %}
+    SELECT {{ refill._string_literal(side) }} AS __refill_side, count() AS __refill_rows, uniqExact({{ key_sql }}) AS __refill_keys
+      {%- for name in numeric %}, toString(sum({{ refill._quote(name) }})) AS __refill_s{{ loop.index0 }}{% endfor %}
     FROM {{ relation }} WHERE {{ window_sql }}
     {{ 'UNION ALL' if not loop.last }}
     {%- endfor %}
@@ -85,41 +85,43 @@
   {%- set totals = {} -%}
   {%- for row in run_query(counts_sql).rows -%}
     {%- set sums = {} -%}
-    {%- for name in numeric -%}{%- do sums.update({name: row['s' ~ loop.index0]}) -%}{%- endfor -%}
-    {%- do totals.update({row['side']: {'rows': row['n'] | int, 'keys': row['k'] | int, 'sums': sums}}) -%}
+    {%- for name in numeric -%}{%- do sums.update({name: row['__refill_s' ~ loop.index0]}) -%}{%- endfor -%}
+    {%- do totals.update({row['__refill_side']: {'rows': row['__refill_rows'] | int, 'keys': row['__refill_keys'] | int, 'sums': sums}}) -%}
   {%- endfor -%}
 
   {%- set keys_sql -%}
-    SELECT side, toString(key_day) AS day, uniqExact(key) AS keys, {{ ('key_day IN (' ~ gap_values | join(', ') ~ ')') if gap_values else '0' }} AS in_gap,
-           arrayStringConcat(groupUniqArray(5)(key_text), ' | ') AS sample
+    SELECT __refill_side, toString(__refill_day) AS __refill_day_text, uniqExact(__refill_key) AS __refill_keys,
+           {{ ('__refill_day IN (' ~ gap_values | join(', ') ~ ')') if gap_values else '0' }} AS __refill_in_gap,
+           arrayStringConcat(groupUniqArray(5)(__refill_key_text), ' | ') AS __refill_sample
     FROM (
     {%- for side, relation in sides.items() %}
       {%- set other = sides['staged' if side == 'live' else 'live'] %}
-      SELECT {{ refill._string_literal(side) }} AS side, cityHash64({{ key_sql }}) AS key, toString({{ key_sql }}) AS key_text, {{ day_sql }} AS key_day
+      SELECT {{ refill._string_literal(side) }} AS __refill_side, cityHash64({{ key_sql }}) AS __refill_key,
+             toString({{ key_sql }}) AS __refill_key_text, {{ day_sql }} AS __refill_day
       FROM {{ relation }}
       WHERE {{ window_sql }} AND cityHash64({{ key_sql }}) NOT IN (SELECT cityHash64({{ key_sql }}) FROM {{ other }} WHERE {{ window_sql }})
       {{ 'UNION ALL' if not loop.last }}
     {%- endfor %}
     )
-    GROUP BY side, key_day ORDER BY side, key_day
+    GROUP BY __refill_side, __refill_day ORDER BY __refill_side, __refill_day
   {%- endset -%}
   {%- set key_days = {'live': [], 'staged': []} -%}
   {%- for row in run_query(keys_sql).rows -%}
-    {%- do key_days[row['side']].append({'day': row['day'], 'keys': row['keys'] | int, 'in_gap': (row['in_gap'] | int) == 1,
-                                          'sample': row['sample']}) -%}
+    {%- do key_days[row['__refill_side']].append({'day': row['__refill_day_text'], 'keys': row['__refill_keys'] | int,
+          'in_gap': (row['__refill_in_gap'] | int) == 1, 'sample': row['__refill_sample']}) -%}
   {%- endfor -%}
 
   {%- set columns = [] -%}
   {%- if compared -%}
     {%- set gap_sql = ('l.__refill_day IN (' ~ gap_values | join(', ') ~ ')') if gap_values else '0' -%}
     {%- set changes_sql -%}
-      SELECT count() AS matched
+      SELECT count() AS __refill_matched
       {%- for c in compared %},
-        countIf({{ c.changed }}) AS c{{ loop.index0 }},
-        countIf(({{ c.changed }}) AND NOT {{ gap_sql }}) AS o{{ loop.index0 }},
-        toString(minIf(l.__refill_day, {{ c.changed }})) AS f{{ loop.index0 }},
-        toString(maxIf(l.__refill_day, {{ c.changed }})) AS t{{ loop.index0 }},
-        arrayStringConcat(groupUniqArrayIf(3)(l.__refill_key_text, {{ c.changed }}), ' | ') AS e{{ loop.index0 }}
+        countIf({{ c.changed }}) AS __refill_c{{ loop.index0 }},
+        countIf(({{ c.changed }}) AND NOT {{ gap_sql }}) AS __refill_o{{ loop.index0 }},
+        toString(minIf(l.__refill_day, {{ c.changed }})) AS __refill_f{{ loop.index0 }},
+        toString(maxIf(l.__refill_day, {{ c.changed }})) AS __refill_t{{ loop.index0 }},
+        arrayStringConcat(groupUniqArrayIf(3)(l.__refill_key_text, {{ c.changed }}), ' | ') AS __refill_e{{ loop.index0 }}
       {%- endfor %}
       FROM (
         SELECT cityHash64({{ key_sql }}) AS __refill_key, toString({{ key_sql }}) AS __refill_key_text, {{ day_sql }} AS __refill_day, *
@@ -132,12 +134,11 @@
     {%- endset -%}
     {%- set row = run_query(changes_sql).rows[0] -%}
     {%- for c in compared -%}
-      {%- set i = loop.index0 -%}
       {%- do columns.append({'name': c.name, 'type': c.type, 'price_derived': c.name | lower in price_columns,
-            'changed': row['c' ~ i] | int, 'changed_outside_gap': row['o' ~ i] | int,
-            'first_day': row['f' ~ i] if (row['c' ~ i] | int) > 0 else none,
-            'last_day': row['t' ~ i] if (row['c' ~ i] | int) > 0 else none,
-            'sample': row['e' ~ i],
+            'changed': row['__refill_c' ~ loop.index0] | int, 'changed_outside_gap': row['__refill_o' ~ loop.index0] | int,
+            'first_day': row['__refill_f' ~ loop.index0] if (row['__refill_c' ~ loop.index0] | int) > 0 else none,
+            'last_day': row['__refill_t' ~ loop.index0] if (row['__refill_c' ~ loop.index0] | int) > 0 else none,
+            'sample': row['__refill_e' ~ loop.index0],
             'sum_live': (totals.get('live') or {}).get('sums', {}).get(c.name),
             'sum_staged': (totals.get('staged') or {}).get('sums', {}).get(c.name)}) -%}
     {%- endfor -%}
