@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 from refill import audit
 from refill.errors import StepFailed
@@ -50,6 +51,7 @@ def audit_var(ctx: RunContext) -> dict:
     (traced over the SQL compiled in refill mode), plus the run id and the gap days."""
     if ctx._audit_var is None:
         manifest, plan = cohort_manifest(ctx), ctx.plan
+        started = time.monotonic()
         graph = ProjectGraph.from_manifest(manifest)
         cohort_ids = graph.tagged(plan.settings.tag)
         prices = graph.by_name(plan.settings.prices_model)
@@ -70,7 +72,8 @@ def audit_var(ctx: RunContext) -> dict:
             fallback_date_column=plan.settings.date_column,
             overrides=audit.price_overrides(project_vars(ctx.session.project_dir)),
         )
-        print("[phase1] audit before publish, per cohort model:", flush=True)
+        print(f"[phase1] audit before publish, per cohort model (traced in {time.monotonic() - started:.1f}s: "
+              f"dbt compile of {len(names)} model(s) + sqlglot):", flush=True)
         for line in audit.describe_specs(specs):
             print(line, flush=True)
         ctx._audit_var = audit.audit_var(plan.run_id, plan.window.gap_days, specs)
@@ -140,7 +143,7 @@ def steps(plan: RefillPlan) -> list[Step]:
                 f"dbt parse --vars '{json.dumps(month_vars(plan.window.first_month))}'"
                 f"  (once; the cohort runs as {MATERIALIZATION})",
                 f"dbt compile --select <cohort and its price-derived inputs>  (once; column lineage for the audit)",
-                run_statement(("--select", *plan.cohort), {**month_vars(month), "refill_audit": "…"})
+                run_statement(("--select", *plan.cohort), {**month_vars(month), "refill_audit": "<keys, price columns, gap days>"})
                 + "  (each model: staging build, audit_month, swap_months)",
             ),
             action=lambda ctx, month=month: rewrite_month(ctx, month),
