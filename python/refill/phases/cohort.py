@@ -107,7 +107,9 @@ def rewrite_month(ctx: RunContext, month: dt.date) -> dict:
           f"{len(plan.cohort_layers)} layer(s), write aside, audit, REPLACE PARTITION", flush=True)
     since = ctx.warehouse.scalar("SELECT now()")
     try:
-        ctx.session.invoke(["run", "--select", *plan.cohort], manifest=cohort_manifest(ctx),
+        # --fail-fast: once a month is refused, no other cohort model of it starts (and swaps);
+        # the ones reading the refused model would be skipped anyway
+        ctx.session.invoke(["run", "--fail-fast", "--select", *plan.cohort], manifest=cohort_manifest(ctx),
                            vars={**month_vars(month), "refill_audit": params})
     except StepFailed:
         audits = audit.read_month(ctx.warehouse, plan.schema, plan.run_id, month, since)
@@ -117,7 +119,8 @@ def rewrite_month(ctx: RunContext, month: dt.date) -> dict:
                 print(f"[phase1] audit  {line}", flush=True)
             raise audit.AuditRefused(
                 "audit before publish refused " + " | ".join(a.refusal_line() for a in refused)
-                + f". Nothing of that month was swapped; later cohort models and months did not run. "
+                + f". Nothing of that month of that model was swapped, and no cohort model started after it (dbt "
+                f"--fail-fast); later months did not run. "
                 f"Full diff: python -m refill report --run {plan.run_id} (or --report JSON, "
                 f"or SELECT detail FROM {plan.schema}.{audit.AUDIT_TABLE}).", audits) from None
         raise
@@ -143,7 +146,8 @@ def steps(plan: RefillPlan) -> list[Step]:
                 f"dbt parse --vars '{json.dumps(month_vars(plan.window.first_month))}'"
                 f"  (once; the cohort runs as {MATERIALIZATION})",
                 f"dbt compile --select <cohort and its price-derived inputs>  (once; column lineage for the audit)",
-                run_statement(("--select", *plan.cohort), {**month_vars(month), "refill_audit": "<keys, price columns, gap days>"})
+                run_statement(("--fail-fast", "--select", *plan.cohort),
+                              {**month_vars(month), "refill_audit": "<keys, price columns, gap days>"})
                 + "  (each model: staging build, audit_month, swap_months)",
             ),
             action=lambda ctx, month=month: rewrite_month(ctx, month),
