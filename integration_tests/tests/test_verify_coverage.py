@@ -78,3 +78,37 @@ def test_a_never_priced_entity_is_not_damage_and_a_correct_repair_exits_0(tmp_pa
         assert differing(project.diff()) == {}
         assert project.rows(f"SELECT count() FROM inc.volume_daily WHERE token = 'LONGTAIL' AND volume_usd = 0"
                             f" AND date >= '{GAP}'") == [(11,)]
+
+
+# A price consumer outside the cohort that appends into a ReplacingMergeTree (no unique_key):
+# each run re-appends its lookback, and the engine keeps the last row of a key at merge time.
+APPEND_INTO_RMT = """
+{{ config(materialized='incremental', incremental_strategy='append', engine='ReplacingMergeTree()',
+          order_by='(date, token)', partition_by='toStartOfMonth(date)') }}
+SELECT t.day AS date, t.token AS token, sum(t.amount) AS volume, sum(t.amount * p.price) AS volume_usd
+FROM {{ source('raw', 'transfers') }} AS t
+LEFT JOIN {{ ref('prices') }} AS p ON p.token = t.token AND p.date = t.day
+{% if is_incremental() %}
+WHERE t.day >= (SELECT max(date) FROM {{ this }}) - {{ var('price_lookback_days', 1) }}
+{% endif %}
+GROUP BY date, token
+"""
+
+
+def test_an_append_into_rmt_consumer_repaired_correctly_is_judged_by_its_final_rows(tmp_path):
+    """After the re-pull its gap day holds the old zero row beside the corrected one until a
+    merge; readers (FINAL, or after the merge) get the corrected one: not damage."""
+    project = IncidentProject(tmp_path, models={"prices.sql": PRICES_VIEW, "volume_daily.sql": VOLUME_COHORT,
+                                                "usd_append.sql": APPEND_INTO_RMT},
+                              raw_tables=RAW_TABLES, feed=feed, prices_model="prices")
+    with project:
+        project.replay([GAP], TODAY, history_start=HISTORY_START)
+        project.build_truth(TODAY, history_start=HISTORY_START)
+        project.lab.warehouse.execute("SYSTEM STOP MERGES inc.usd_append")  # keep the physical duplicates
+    result = project.refill(*run_args(GAP, TODAY))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    with project:
+        assert project.rows(f"SELECT countIf(volume_usd = 0) FROM inc.usd_append WHERE date = '{GAP}'") == [(3,)]
+        final = project.rows("SELECT * FROM inc.usd_append FINAL EXCEPT SELECT * FROM inc_truth.usd_append")
+        assert final == []
+        assert differing(project.diff(["volume_daily"])) == {}

@@ -136,6 +136,10 @@ def zero_usd_scan(
         scan.checked.append(relation)
         if not days:
             continue
+        # a ReplacingMergeTree is judged by what its readers get: an append consumer repaired
+        # correctly holds the old zero row beside the corrected one until a merge
+        engine = (relation_engine(warehouse, schema, relation) or ("", ""))[0]
+        final = " FINAL" if "ReplacingMergeTree" in engine else ""
         per_entity = bool(entity_columns) and priced_entity_days_sql and all(c in columns for c in entity_columns)
         if per_entity:
             entity = ", ".join(ident(c) for c in entity_columns)
@@ -145,7 +149,7 @@ def zero_usd_scan(
         for usd, native in pairs:
             damaged = damaged_condition(usd, native)
             rows = warehouse.rows(
-                f"SELECT toDate({ident(day_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}"
+                f"SELECT toDate({ident(day_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}{final}"
                 f" WHERE day IN ({day_list}) AND {priced} AND {damaged}"
                 " GROUP BY day ORDER BY day"
             )
