@@ -102,3 +102,69 @@ def feed(day: dt.date) -> dict[str, list[tuple]]:
         "prices": [(day, token, float(1 + (n * (i + 3)) % 17)) for i, token in enumerate(TOKENS)],
         "transfers": [(day, token, float(10 + (n * (i + 5)) % 23)) for i, token in enumerate(TOKENS)],
     }
+
+
+# -- 'user balances': per user per day, the balance carried forward from {{ this }} ---------
+
+BALANCE_RAW_TABLES = (
+    RawTable("prices", "day Date, token String, price Float64", order_by="(day, token)", is_prices=True),
+    RawTable("blocks", "day Date", order_by="day"),
+    RawTable("deposits", "day Date, user String, amount Float64", order_by="(day, user)"),
+)
+
+# A deposits 100 in March and nothing in April; B deposits 50 in March and 10 on 04-10.
+DEPOSITS = {dt.date(2026, 3, 5): [("A", 100.0)], dt.date(2026, 3, 8): [("B", 50.0)], dt.date(2026, 4, 10): [("B", 10.0)]}
+
+
+def balance_feed(day: dt.date) -> dict[str, list[tuple]]:
+    """One block a day (the calendar), a GNO price a day, and the deposits above."""
+    return {
+        "prices": [(day, "GNO", float(100 + day.toordinal() % 7))],
+        "blocks": [(day,)],
+        "deposits": [(day, user, amount) for user, amount in DEPOSITS.get(day, [])],
+    }
+
+
+def user_balances(carry_state: str = "is_incremental()") -> str:
+    """Per user per day, the last balance in ``{{ this }}`` plus the window's deposits.
+
+    ``carry_state`` is the Jinja condition under which the earlier balance is read from
+    ``{{ this }}``: the daily runs need it; a month rewrite that does not honour it (today's
+    rewrite runs with is_incremental() false) recomputes April from April's deposits alone.
+    """
+    return cohort_config("(date, user)") + """
+WITH days AS (
+    SELECT DISTINCT b.day AS day FROM {{ source('raw', 'blocks') }} AS b
+    WHERE 1 = 1
+""" + month_window("b.day") + """
+),
+bounds AS (SELECT min(day) AS first_day, max(day) AS last_day FROM days),
+prev AS (
+{% if """ + carry_state + """ %}
+    SELECT user, argMax(balance, date) AS balance FROM {{ this }}
+    WHERE date < (SELECT first_day FROM bounds) GROUP BY user
+{% else %}
+    SELECT '' AS user, toFloat64(0) AS balance WHERE 0
+{% endif %}
+),
+deltas AS (
+    SELECT day, user, sum(amount) AS amount FROM {{ source('raw', 'deposits') }}
+    WHERE day >= (SELECT first_day FROM bounds) AND day <= (SELECT last_day FROM bounds)
+    GROUP BY day, user
+),
+users AS (SELECT user FROM prev UNION DISTINCT SELECT user FROM deltas),
+grid AS (
+    SELECT d.day AS date, u.user AS user, x.amount AS amount
+    FROM days AS d CROSS JOIN users AS u
+    LEFT JOIN deltas AS x ON x.day = d.day AND x.user = u.user
+),
+balances AS (
+    SELECT g.date AS date, g.user AS user,
+           pv.balance + sum(g.amount) OVER (PARTITION BY g.user ORDER BY g.date
+                                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS balance
+    FROM grid AS g LEFT JOIN prev AS pv ON pv.user = g.user
+)
+SELECT b.date AS date, b.user AS user, b.balance AS balance, b.balance * p.price AS balance_usd
+FROM balances AS b
+LEFT JOIN {{ ref('prices') }} AS p ON p.token = 'GNO' AND p.date = b.date
+"""

@@ -72,7 +72,7 @@ SCENARIOS = list(dict.fromkeys(b.scenario for b in runbook() if b.scenario != "s
 
 
 def test_the_runbook_covers_the_incident_and_its_siblings():
-    assert SCENARIOS == ["price-gap", "oom", "poisoned-mutation", "canary", "killed-run"]
+    assert SCENARIOS == ["price-gap", "oom", "poisoned-mutation", "canary", "killed-run", "unexplained-diff"]
     (setup,) = [b for b in runbook() if b.scenario == "setup"]
     assert setup.body.splitlines()[0].startswith("python -m refill demo --incident-only")
 
@@ -109,12 +109,15 @@ def lab_dir(seed_incident_dir, tmp_path) -> tuple[Path, dict]:
 
 def _hazard(scenario: str, lab: Path, env: dict) -> None:
     """What the README says the docs test produces before a scenario's first command."""
-    if scenario not in ("poisoned-mutation", "canary"):
+    if scenario not in ("poisoned-mutation", "canary", "unexplained-diff"):
         return
     client = engine.open_client(lab / env["REFILL_LAB_DATA"])
     try:
         if scenario == "poisoned-mutation":
             poison_mutation(client, SCHEMA, "int_execution_transfers_usd_daily")
+        elif scenario == "unexplained-diff":  # the transfers feed lost a day since the daily runs read it
+            client.command(f"ALTER TABLE {SCHEMA}_raw.transfers DELETE WHERE block_date = '2026-04-05'",
+                           settings={"mutations_sync": 2})
         else:  # an earlier bad run doubled the last day of March
             client.command(f"ALTER TABLE {SCHEMA}.int_execution_tokens_supply_holders_daily "
                            "UPDATE supply_usd = supply_usd * 2 WHERE date = '2026-03-31'",

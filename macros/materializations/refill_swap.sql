@@ -48,6 +48,8 @@
     {% do adapter.rename_relation(staging_relation, target_relation) %}
   {% else %}
     {% do refill._require_swappable_columns(staging_relation, target_relation) %}
+    {#- write-audit-publish: an unexplained diff raises here, before anything is swapped -#}
+    {% do refill.audit_month(staging_relation, target_relation, window_start, window_end) %}
     {% do refill.swap_months(staging_relation, target_relation, window_start, window_end) %}
     {% do adapter.drop_relation(staging_relation) %}
   {% endif %}

@@ -59,6 +59,105 @@ def source_of(warehouse: Warehouse, schema: str, relation: str) -> str:
     return data_table(schema, relation, warehouse.cluster, found[0] if found else "")
 
 
+def date_column_of(warehouse: Warehouse, schema: str, relation: str, columns: dict[str, str],
+                   preferred: str) -> str | None:
+    """The column a relation's days are read from: the one its partition key reads (the
+    engine's own say on which month a row is in), else ``preferred`` (var
+    ``refill_date_column``) when it is a date column, else its only date column; None when
+    it has none or several and nothing picks one."""
+    from refill.audit import day_column
+
+    dated = [name for name, type_ in columns.items() if _is_date(type_)]
+    partition_key = warehouse.scalar(
+        f"SELECT any(partition_key) FROM {warehouse.system_table('tables')}"
+        f" WHERE database = {literal(schema)} AND name = {literal(relation)}"
+    )
+    from_key = day_column(partition_key or "", "")
+    for candidate in (from_key, preferred):
+        if candidate and candidate in dated:
+            return candidate
+    return dated[0] if len(dated) == 1 else None
+
+
+def _is_date(type_: str) -> bool:
+    for wrapper in ("Nullable(", "LowCardinality("):
+        type_ = type_.removeprefix(wrapper)
+    return type_.startswith(_DATE_TYPES)
+
+
+@dataclass
+class ZeroUsdScan:
+    """Phase 4's zero-USD check: what it found, which models it checked and which it could
+    not, with the reason (never a silent skip)."""
+
+    findings: list[ZeroUsd]
+    checked: list[str]
+    not_checked: dict[str, str]
+
+
+def zero_usd_scan(
+    warehouse: Warehouse,
+    schema: str,
+    relations: Iterable[str],
+    days: Sequence[dt.date],
+    *,
+    date_column: str,
+    priced_days_sql: str | None,
+    entity_columns: Sequence[str] = (),
+    priced_entity_days_sql: str | None = None,
+) -> ZeroUsdScan:
+    """Rows whose ``*_usd`` is 0 or NULL on ``days`` where a price exists, per relation on its
+    own date column (``date_column_of``); ``priced_days_sql`` None: the prices model has no
+    date column, so nothing can be judged.
+
+    Where the relation carries the prices model's entity columns (``entity_columns``, same
+    names), a row is damaged only where *its* entity has a price that day
+    (``priced_entity_days_sql`` returns ``(entity…, day)``): a long-tail token that never has
+    a price legitimately reads 0 and is not damage. Elsewhere, any price that day counts."""
+    scan = ZeroUsdScan([], [], {})
+    day_list = ", ".join(literal(d) for d in days)
+    for relation in relations:
+        columns = relation_columns(warehouse, schema, relation)
+        if not columns:
+            scan.not_checked[relation] = f"no relation {schema}.{relation} in the warehouse"
+            continue
+        pairs = usd_columns(columns)
+        if not pairs:
+            scan.not_checked[relation] = "no *_usd column"
+            continue
+        if priced_days_sql is None:
+            scan.not_checked[relation] = "the prices model has no date column to tell priced days (var refill_date_column)"
+            continue
+        day_column = date_column_of(warehouse, schema, relation, columns, date_column)
+        if day_column is None:
+            scan.not_checked[relation] = ("no date column: its partition key reads none and it has "
+                                          f"{'several' if any(_is_date(t) for t in columns.values()) else 'no'} "
+                                          "Date/DateTime columns (var refill_date_column)")
+            continue
+        scan.checked.append(relation)
+        if not days:
+            continue
+        # a ReplacingMergeTree is judged by what its readers get: an append consumer repaired
+        # correctly holds the old zero row beside the corrected one until a merge
+        engine = (relation_engine(warehouse, schema, relation) or ("", ""))[0]
+        final = " FINAL" if "ReplacingMergeTree" in engine else ""
+        per_entity = bool(entity_columns) and priced_entity_days_sql and all(c in columns for c in entity_columns)
+        if per_entity:
+            entity = ", ".join(ident(c) for c in entity_columns)
+            priced = f"({entity}, toDate({ident(day_column)})) IN ({priced_entity_days_sql})"
+        else:
+            priced = f"day IN ({priced_days_sql})"
+        for usd, native in pairs:
+            damaged = damaged_condition(usd, native)
+            rows = warehouse.rows(
+                f"SELECT toDate({ident(day_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}{final}"
+                f" WHERE day IN ({day_list}) AND {priced} AND {damaged}"
+                " GROUP BY day ORDER BY day"
+            )
+            scan.findings.extend(ZeroUsd(relation, usd, day, int(n)) for day, n in rows)
+    return scan
+
+
 def usd_columns(columns: dict[str, str]) -> list[tuple[str, str | None]]:
     """``(usd column, its native column or None)``: ``balance_usd`` pairs with ``balance``."""
     pairs = []
@@ -109,25 +208,9 @@ def zero_usd_days(
     date_column: str,
     priced_days_sql: str,
 ) -> list[ZeroUsd]:
-    """Rows whose ``*_usd`` is 0 or NULL on ``days`` where a price exists (``priced_days_sql``
-    returns those days) and, when the native column exists, the native value is not 0."""
-    if not days:
-        return []
-    found = []
-    day_list = ", ".join(literal(d) for d in days)
-    for relation in relations:
-        columns = relation_columns(warehouse, schema, relation)
-        if not columns.get(date_column, "").startswith(_DATE_TYPES):
-            continue
-        for usd, native in usd_columns(columns):
-            damaged = damaged_condition(usd, native)
-            rows = warehouse.rows(
-                f"SELECT toDate({ident(date_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}"
-                f" WHERE day IN ({day_list}) AND day IN ({priced_days_sql}) AND {damaged}"
-                " GROUP BY day ORDER BY day"
-            )
-            found.extend(ZeroUsd(relation, usd, day, int(n)) for day, n in rows)
-    return found
+    """The findings of ``zero_usd_scan`` alone."""
+    return zero_usd_scan(warehouse, schema, relations, days, date_column=date_column,
+                         priced_days_sql=priced_days_sql).findings
 
 
 def duplicate_keys(

@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(rollback)
 
+    report = commands.add_parser("report", help="show a run's journal and its audit before publish")
+    report.add_argument("--run", required=True,
+                        help="the run id `refill run` printed, or 'pending' for the target's unfinished run")
+    report.add_argument("--format", dest="output_format", choices=["text", "json"], default="text")
+    report.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
+    _add_dbt_target_flags(report)
+
     kill = commands.add_parser("kill-mutations", help="kill failed (poisoned) mutations in the project's databases")
     kill.add_argument("--tables", default="",
                       help="comma-separated model names, each where dbt put it (default: every database the "
@@ -208,6 +215,13 @@ def _run_rollback(args: argparse.Namespace) -> int:
                         target=args.target, state_root=args.state_dir, cli_vars=_cli_vars(args))
 
 
+def _run_report(args: argparse.Namespace) -> int:
+    from refill.runreport import run_report
+
+    return run_report(args.run, project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
+                      target=args.target, state_root=args.state_dir, output_format=args.output_format)
+
+
 def _run_kill_mutations(args: argparse.Namespace) -> int:
     from refill.operations import kill_mutations
 
@@ -296,6 +310,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run_refill,
     "plan": _run_refill,
     "rollback": _run_rollback,
+    "report": _run_report,
     "kill-mutations": _run_kill_mutations,
     "canary": _run_canary,
     "detect": _run_detect,

@@ -65,7 +65,12 @@ class RunReport:
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
             "error": self.error,
+            "audit": self.audit(),
         }
+
+    def audit(self) -> list[dict]:
+        """Every cohort month's audit before publish, in run order (see refill.audit)."""
+        return [entry for s in self.steps for entry in s.details.get("audit", [])]
 
 
 def open_session(options: RunOptions) -> DbtSession:
@@ -219,8 +224,9 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Jour
         try:
             result.details = step.action(ctx) or {}
             result.status = "ok"
-        except RefillError:
+        except RefillError as exc:
             result.status = "failed"
+            result.details = getattr(exc, "details", None) or result.details  # e.g. the refused month's audit
             raise
         finally:
             result.seconds = time.monotonic() - started
@@ -231,6 +237,15 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Jour
 
 
 def summary_table(report: RunReport) -> str:
+    from refill.audit import MonthAudit
+
+    audits = [MonthAudit.from_dict(entry) for entry in report.audit()]
+    lines = ["audit before publish (one line per cohort model and month):"] if audits else []
+    lines += [f"  {audit.summary_line()}" for audit in audits]
+    return "\n".join(lines + [step_table(report)])
+
+
+def step_table(report: RunReport) -> str:
     width = max([len(s.key) for s in report.steps] + [4])
     lines = [f"{'step'.ljust(width)}  {'status':<7}  {'seconds':>8}"]
     lines += [f"{s.key.ljust(width)}  {s.status:<7}  {s.seconds:>8.2f}" for s in report.steps]

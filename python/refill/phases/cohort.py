@@ -9,6 +9,10 @@ So every reader sees a final month: no duplicates to merge, no OPTIMIZE barrier,
 doubled value baked into an aggregator, and keys absent from the recompute are gone.
 Months run oldest first, so a model that carries its state forward from ``{{ this }}``
 (a balance, a running total) starts month M from month M-1 as this refill left it.
+
+Each month is audited before it is published (``refill.audit``): the materialization diffs
+the staged month against the live one and refuses what a prices gap does not explain; this
+module gives it its parameters and turns a refusal into exit 3.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import time
 
-from refill.errors import BadInput
+from refill import audit
+from refill.errors import BadInput, StepFailed
 from refill.graph import ProjectGraph
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import run_statement
+from refill.settings import project_vars
+from refill.sql import literal
 
 PHASE = "phase1"
 MATERIALIZATION = "refill_swap"
@@ -101,11 +109,92 @@ def cohort_manifest(ctx: RunContext):
     return ctx._cohort_manifest
 
 
+def audit_var(ctx: RunContext) -> dict:
+    """The ``refill_audit`` var: per cohort model its key, day column and price-derived columns
+    (traced over the SQL compiled in refill mode), plus the run id and the gap days."""
+    if ctx._audit_var is None:
+        manifest, plan = cohort_manifest(ctx), ctx.plan
+        started = time.monotonic()
+        graph = ProjectGraph.from_manifest(manifest)
+        cohort_ids = graph.tagged(plan.settings.tag)
+        prices = graph.by_name(plan.settings.prices_model)
+        scope = audit.price_scope(graph, cohort_ids, prices.unique_id)
+        names = [graph.nodes[uid].name for uid in scope if graph.nodes[uid].materialized != "ephemeral"]
+        result = ctx.session.invoke(["compile", "--log-level", "none", "--select", *names], manifest=manifest,
+                                    vars=month_vars(plan.window.first_month), quiet=True)
+        compiled = {r.node.name: r.node.compiled_code for r in result.result.results
+                    if getattr(r.node, "compiled_code", None)}
+        own = {(graph.nodes[uid].relation.database, graph.nodes[uid].relation.identifier) for uid in graph.nodes}
+        read = set().union(*(audit.tables_of(sql) for sql in compiled.values())) | own
+        schema = _columns(ctx, read)
+        specs = audit.build_specs(
+            graph=graph, cohort_ids=cohort_ids, prices_id=prices.unique_id, compiled=compiled,
+            table_meta=_table_meta(ctx, {(graph.nodes[u].relation.database, graph.nodes[u].relation.identifier) for u in cohort_ids}),
+            schema=schema, unique_keys={graph.nodes[u].name: getattr(manifest.nodes[u].config, "unique_key", None)
+                                        for u in cohort_ids},
+            fallback_date_column=plan.settings.date_column,
+            overrides=audit.price_overrides(project_vars(ctx.session.project_dir)),
+        )
+        print(f"[phase1] audit before publish, per cohort model (traced in {time.monotonic() - started:.1f}s: "
+              f"dbt compile of {len(names)} model(s) + sqlglot):", flush=True)
+        for line in audit.describe_specs(specs):
+            print(line, flush=True)
+        ctx._audit_var = audit.audit_var(plan.run_id, plan.window.gap_days, specs)
+    return ctx._audit_var
+
+
+def _pairs(relations) -> str:
+    return ", ".join(f"({literal(db)}, {literal(name)})" for db, name in sorted(relations)) or "('', '')"
+
+
+def _columns(ctx: RunContext, relations) -> dict:
+    schema: dict = {}
+    for db, name, column, type_ in ctx.warehouse.rows(
+        f"SELECT database, table, name, type FROM system.columns WHERE (database, table) IN ({_pairs(relations)})"
+        " ORDER BY database, table, position"
+    ):
+        schema.setdefault(db, {}).setdefault(name, {})[column] = type_
+    return schema
+
+
+def _table_meta(ctx: RunContext, relations) -> dict:
+    return {(db, name): (partition_key, sorting_key) for db, name, partition_key, sorting_key in ctx.warehouse.rows(
+        f"SELECT database, name, partition_key, sorting_key FROM system.tables WHERE (database, name) IN ({_pairs(relations)})"
+    )}
+
+
 def rewrite_month(ctx: RunContext, month: dt.date) -> dict:
-    print(f"[phase1] month={month}  rewrite {len(ctx.plan.cohort)} cohort model(s): "
-          f"{len(ctx.plan.cohort_layers)} layer(s), write aside + REPLACE PARTITION", flush=True)
-    ctx.session.invoke(["run", "--select", *ctx.plan.cohort], manifest=cohort_manifest(ctx), vars=month_vars(month))
-    return {"month": month.isoformat(), "models": list(ctx.plan.cohort)}
+    plan = ctx.plan
+    params = audit_var(ctx)
+    print(f"[phase1] month={month}  rewrite {len(plan.cohort)} cohort model(s): "
+          f"{len(plan.cohort_layers)} layer(s), write aside, audit, REPLACE PARTITION", flush=True)
+    since = ctx.warehouse.scalar("SELECT now()")
+    try:
+        # --fail-fast: once a month is refused, no other cohort model of it starts (and swaps);
+        # the ones reading the refused model would be skipped anyway
+        ctx.session.invoke(["run", "--fail-fast", "--select", *plan.cohort], manifest=cohort_manifest(ctx),
+                           vars={**month_vars(month), "refill_audit": params})
+    except StepFailed:
+        audits = audit.read_month(ctx.warehouse, plan.schema, plan.run_id, month, since)
+        refused = [a for a in audits if a.refused]
+        if refused:
+            for line in audit.render(audits):
+                print(f"[phase1] audit  {line}", flush=True)
+            raise audit.AuditRefused(
+                "audit before publish refused " + " | ".join(a.refusal_line() for a in refused)
+                + f". Nothing of that month of that model was swapped, and no cohort model started after it (dbt "
+                f"--fail-fast); later months did not run. "
+                f"Full diff: python -m refill report --run {plan.run_id} (or --report JSON, "
+                f"or SELECT detail FROM {plan.schema}.{audit.AUDIT_TABLE}).", audits) from None
+        raise
+    audits = audit.read_month(ctx.warehouse, plan.schema, plan.run_id, month, since)
+    for line in audit.render(audits):
+        print(f"[phase1] audit  {line}", flush=True)
+    unaudited = sorted(set(plan.cohort) - {a.model for a in audits})
+    if unaudited:
+        print(f"[phase1] not audited (no live table to compare: built from scratch): {', '.join(unaudited)}", flush=True)
+    return {"month": month.isoformat(), "models": list(plan.cohort),
+            "audit": [a.as_dict() for a in audits], "not_audited": unaudited}
 
 
 def steps(plan: RefillPlan) -> list[Step]:
@@ -120,7 +209,10 @@ def steps(plan: RefillPlan) -> list[Step]:
             statements=(
                 f"dbt parse --vars '{json.dumps(month_vars(plan.window.first_month))}'"
                 f"  (once; the cohort runs as {MATERIALIZATION}, compiled incremental)",
-                run_statement(("--select", *plan.cohort), month_vars(month)),
+                f"dbt compile --select <cohort and its price-derived inputs>  (once; column lineage for the audit)",
+                run_statement(("--fail-fast", "--select", *plan.cohort),
+                              {**month_vars(month), "refill_audit": "<keys, price columns, gap days>"})
+                + "  (each model: staging build, audit_month, swap_months)",
             ),
             action=lambda ctx, month=month: rewrite_month(ctx, month),
         )

@@ -131,6 +131,7 @@ class RunContext:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
     _warehouse: Warehouse | None = None
     _cohort_manifest: Any = None
+    _audit_var: Any = None  # the refill_audit var of this attempt (phase 1)
 
     @property
     def warehouse(self) -> Warehouse:

@@ -7,7 +7,7 @@ import json
 import shlex
 
 from refill import checks
-from refill.errors import CheckFailed
+from refill.errors import BadInput, CheckFailed
 from refill.graph import Relation
 from refill.phases import canary
 from refill.phases.context import RefillPlan, RunContext, Step
@@ -34,8 +34,8 @@ def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
     raise CheckFailed(f"{what} failed: {shown}.{hint}")
 
 
-def priced_days_sql(plan: RefillPlan) -> str:
-    column = plan.settings.date_column
+def priced_days_sql(plan: RefillPlan, column: str | None = None) -> str:
+    column = column or plan.settings.date_column
     return f"SELECT DISTINCT toDate({ident(column)}) FROM {plan.relation(plan.settings.prices_model).sql}"
 
 
@@ -50,18 +50,53 @@ def missing_relations(warehouse, relations: list[Relation]) -> list[Relation]:
     return [r for r in relations if r not in present]
 
 
+def prices_date_column(ctx: RunContext) -> str | None:
+    """The prices model's own date column (``price_date``, ``day`` …), not a global name:
+    reading a ``date`` column it does not have made verify fail on its own query."""
+    plan, warehouse = ctx.plan, ctx.warehouse
+    prices = plan.relation(plan.settings.prices_model)
+    columns = checks.relation_columns(warehouse, prices.database, prices.identifier)
+    return checks.date_column_of(warehouse, prices.database, prices.identifier, columns, plan.settings.date_column)
+
+
+def prices_entities(ctx: RunContext, day_column: str) -> tuple[str, ...]:
+    """The prices model's entity columns, as the price-coverage check tells them (var
+    ``refill_price_entity``, a canary's group_by, its unique_key, else its string columns);
+    () when they cannot be told (then damage is judged per day)."""
+    from refill.phases.preflight import price_entity
+
+    prices = ctx.plan.relation(ctx.plan.settings.prices_model)
+    columns = checks.relation_columns(ctx.warehouse, prices.database, prices.identifier)
+    try:
+        return price_entity(ctx.plan, columns)[0]
+    except BadInput as exc:
+        print(f"[phase4] zero USD judged per day, not per entity: {exc.message}", flush=True)
+        return ()
+
+
 def verify(ctx: RunContext) -> dict:
     plan, warehouse = ctx.plan, ctx.warehouse
-    scope = [n for n in (*plan.input_models, *plan.cohort, *plan.lineage_models, *plan.downstream_models)]
+    scope = list(dict.fromkeys((*plan.input_models, *plan.cohort, *plan.lineage_models, *plan.downstream_models)))
     built = [plan.relation(n) for n in scope
              if (node := ctx.graph.by_name(n)) is None or node.materialized != "ephemeral"]
     missing = missing_relations(warehouse, built)
-    zero_usd, duplicates = [], []
+    prices_day = prices_date_column(ctx)
+    entities = prices_entities(ctx, prices_day) if prices_day else ()
+    prices_relation = plan.relation(plan.settings.prices_model).sql
+    scan = checks.ZeroUsdScan([], [], {})
     for database, tables in plan.tables_by_database(scope).items():
-        zero_usd += checks.zero_usd_days(
-            warehouse, database, tables, plan.window.gap_days,
-            date_column=plan.settings.date_column, priced_days_sql=priced_days_sql(plan),
+        found = checks.zero_usd_scan(
+            warehouse, database, tables, plan.window.gap_days, date_column=plan.settings.date_column,
+            priced_days_sql=priced_days_sql(plan, prices_day) if prices_day else None,
+            entity_columns=entities,
+            priced_entity_days_sql=(f"SELECT DISTINCT {', '.join(ident(c) for c in entities)}, toDate({ident(prices_day)})"
+                                    f" FROM {prices_relation}") if entities else None,
         )
+        scan.findings.extend(found.findings)
+        scan.checked.extend(found.checked)
+        scan.not_checked.update(found.not_checked)
+    zero_usd = scan.findings
+    duplicates = []
     for database, tables in plan.tables_by_database(plan.cohort).items():
         duplicates += checks.duplicate_keys(warehouse, database, tables, plan.window.months,
                                            show=lambda sql: ctx.session.show(sql, manifest=ctx.manifest))
@@ -72,12 +107,15 @@ def verify(ctx: RunContext) -> dict:
     problems += [f"{d.relation} partition {d.partition_id} holds {d.duplicates} duplicate key(s) ({d.key})"
                  for d in duplicates]
     problems += [f"canary {v.describe()}" for v in violations]
-    print(f"[phase4] {len(scope)} model(s) checked on {len(plan.window.gap_days)} gap day(s): "
-          f"{len(zero_usd)} zero-USD finding(s), {len(duplicates)} duplicate-key partition(s), "
-          f"{len(violations)} canary violation(s)", flush=True)
+    print(f"[phase4] zero-USD check: {len(scan.checked)} of {len(scope)} model(s) checked on "
+          f"{len(plan.window.gap_days)} gap day(s); {len(zero_usd)} zero-USD finding(s), "
+          f"{len(duplicates)} duplicate-key partition(s), {len(violations)} canary violation(s)", flush=True)
+    for name, reason in scan.not_checked.items():
+        print(f"[phase4] not checked for zero USD: {name}: {reason}", flush=True)
     if problems:
         fail_with_rollback(ctx, "verification", problems)
-    return {"models_checked": len(scope), "zero_usd": 0, "duplicate_partitions": 0, "canary_violations": 0}
+    return {"models_checked": len(scan.checked), "checked": scan.checked, "not_checked": scan.not_checked,
+            "zero_usd": 0, "duplicate_partitions": 0, "canary_violations": 0}
 
 
 def steps(plan: RefillPlan) -> list[Step]:

@@ -1,0 +1,234 @@
+"""Which columns of each model derive from the prices model: column lineage over compiled SQL.
+
+The audit before publish (``refill.audit``) may let a refill change only what a prices gap
+can explain, so it needs, per cohort model, the output columns whose *values* come from the
+prices model, and whether the model's *row set* depends on prices.
+
+Why scopes and not one ``sqlglot.lineage.lineage()`` call per column: lineage() answers "which
+source columns feed this output value", but a price gap also changes values through rows — the
+lab's cohorts model groups holders into a bucket computed from ``balance_usd``, so ``holders``
+(a bare ``count()``, no source column at all) changes when the bucket does. Walking sqlglot's
+scopes of the qualified query (the same scopes lineage() walks) answers both questions in one
+pass per model:
+
+* an output is **price-derived** when an expression of its SELECT (window specs and scalar
+  subqueries included) reads a price-derived column of one of the scope's sources;
+* a scope's **rows depend on prices** when a WHERE / HAVING / QUALIFY / GROUP BY / DISTINCT /
+  inner-join condition reads a price-derived column, or a source whose rows depend on prices is
+  joined without being the null-supplying side of an outer join (a LEFT JOIN to prices keeps
+  every left row: there a gap shows as 0 in a value, not as a missing row).
+
+Across models the answers chain through the graph: every column of the prices model is a
+price source and its rows depend on prices (a gap day has no row); a model reading its own
+table (state carried forward from ``{{ this }}``) is iterated to a fixpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+DIALECT = "clickhouse"
+
+Relation = tuple[str, str]  # (database, table), lower-cased as sqlglot normalises them
+
+
+@dataclass(frozen=True)
+class PriceDependence:
+    """What prices reach in one model: ``columns`` whose values derive from prices, and whether
+    its ``rows`` depend on prices. ``error`` says why the SQL could not be traced (then both
+    are empty/False unless the user's override names the columns)."""
+
+    columns: frozenset[str] = frozenset()
+    rows: bool = False
+    error: str | None = None
+    overridden: bool = False
+
+    def as_dict(self) -> dict:
+        return {"price_columns": sorted(self.columns), "rows_depend_on_prices": self.rows,
+                "lineage_error": self.error, "overridden": self.overridden}
+
+
+ALL = PriceDependence(columns=frozenset({"*"}), rows=True)
+
+
+@dataclass
+class _ScopeInfo:
+    columns: list[str] = field(default_factory=list)
+    price: set[str] = field(default_factory=set)
+    rows: bool = False
+
+
+def tables_of(sql: str) -> set[Relation]:
+    """Every ``(database, table)`` the SQL reads, as spelled (CTE names excluded); parse errors give none."""
+    try:
+        tree = sqlglot.parse_one(sql, dialect=DIALECT)
+    except SqlglotError:
+        return set()
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    return {(t.db, t.name) for t in tree.find_all(exp.Table)
+            if t.name and not (not t.db and t.name.lower() in ctes)}
+
+
+def analyse(sql: str, schema: Mapping, sources: Mapping[Relation, PriceDependence]) -> PriceDependence:
+    """Trace one compiled SELECT. ``schema`` is ``{db: {table: {column: type}}}`` (stars are
+    expanded from it); ``sources`` gives the dependence of each relation it may read."""
+    try:
+        tree = qualify(sqlglot.parse_one(sql, dialect=DIALECT), dialect=DIALECT, schema=dict(schema),
+                       validate_qualify_columns=False, identify=False)
+        scopes = list(traverse_scope(tree))
+    except (SqlglotError, RecursionError, ValueError) as exc:
+        return PriceDependence(error=f"sqlglot could not trace the compiled SQL: {' '.join(str(exc).split())[:200]}")
+    if not scopes:
+        return PriceDependence(error="the compiled SQL is not a SELECT")
+    info: dict[int, _ScopeInfo] = {}
+    for scope in scopes:  # innermost first: every child scope is known before its parent
+        info[id(scope.expression)] = _trace_scope(scope, info, sources)
+    root = info[id(scopes[-1].expression)]
+    return PriceDependence(columns=frozenset(c.lower() for c in root.price), rows=root.rows)
+
+
+def _source_dependence(source, info: Mapping[int, _ScopeInfo],
+                       sources: Mapping[Relation, PriceDependence]) -> tuple[set[str] | None, bool]:
+    """(price-derived columns — None meaning all — , rows depend on prices) of one scope source.
+
+    Every value read from a source whose rows depend on prices depends on prices: which rows
+    are there on a gap day decides it (a LEFT JOIN to a model whose buckets moved)."""
+    if isinstance(source, Scope):
+        child = info.get(id(source.expression))
+        if child is None:
+            return set(), False
+        return (None if child.rows else set(child.price)), child.rows
+    if isinstance(source, exp.Table):
+        found = sources.get((source.db.lower(), source.name.lower()))
+        if found is None:
+            return set(), False
+        return (None if "*" in found.columns or found.rows else set(found.columns)), found.rows
+    return set(), False
+
+
+def _is_array_join(join: exp.Join) -> bool:
+    return (join.kind or "").upper() == "ARRAY" or bool(join.args.get("array"))
+
+
+def _trace_scope(scope: Scope, info: Mapping[int, _ScopeInfo],
+                 sources: Mapping[Relation, PriceDependence]) -> _ScopeInfo:
+    expression = scope.expression
+    if isinstance(expression, exp.SetOperation):  # UNION: position by position over its branches
+        branches = [info.get(id(s.expression)) for s in scope.set_operation_scopes]
+        branches = [b for b in branches if b is not None]
+        if not branches:
+            return _ScopeInfo()
+        names = branches[0].columns
+        price = {names[i] for b in branches for i, c in enumerate(b.columns) if c in b.price and i < len(names)}
+        return _ScopeInfo(columns=list(names), price=price, rows=any(b.rows for b in branches))
+    if not isinstance(expression, exp.Select):
+        return _ScopeInfo()
+
+    by_alias = {alias: _source_dependence(source, info, sources) for alias, source in scope.sources.items()}
+    array_aliases: dict[str, exp.Expression] = {}
+    for join in expression.args.get("joins") or []:
+        if _is_array_join(join):
+            for alias_node in join.this.find_all(exp.Alias) if join.this else ():
+                array_aliases[alias_node.alias.lower()] = alias_node.this
+
+    def reads_prices(node: exp.Expression | None) -> bool:
+        if node is None:
+            return False
+        for sub in node.walk():
+            if isinstance(sub, exp.Column):
+                if sub.table and sub.table in by_alias:
+                    columns, _ = by_alias[sub.table]
+                    if columns is None or sub.name.lower() in columns:
+                        return True
+                elif not sub.table and sub.name.lower() in array_aliases:
+                    if reads_prices(array_aliases[sub.name.lower()]):
+                        return True
+            elif isinstance(sub, (exp.Select, exp.SetOperation)) and sub is not expression:
+                child = info.get(id(sub))
+                if child is not None and (child.price or child.rows):
+                    return True
+        return False
+
+    rows = False
+    joins = expression.args.get("joins") or []
+    from_outer = any((j.side or "").upper() in ("RIGHT", "FULL") for j in joins)
+    from_clause = expression.args.get("from_") or expression.args.get("from")
+    if from_clause is not None and not from_outer:
+        alias = from_clause.this.alias_or_name
+        rows |= by_alias.get(alias, (set(), False))[1]
+    for join in joins:
+        if _is_array_join(join):  # ARRAY JOIN multiplies rows by an expression's length
+            rows |= reads_prices(join.this)
+            continue
+        side, kind = (join.side or "").upper(), (join.kind or "").upper()
+        filters = kind in ("SEMI", "ANTI") or side not in ("LEFT", "FULL")
+        if not filters:
+            continue
+        rows |= by_alias.get(join.this.alias_or_name, (set(), False))[1]
+        rows |= reads_prices(join.args.get("on"))
+    for clause in ("where", "having", "qualify", "group"):
+        rows |= reads_prices(expression.args.get(clause))
+    if expression.args.get("distinct"):
+        rows |= any(reads_prices(select) for select in expression.selects)
+
+    columns, price = [], set()
+    for select in expression.selects:
+        name = select.alias_or_name
+        columns.append(name)
+        if reads_prices(select):
+            price.add(name)
+    return _ScopeInfo(columns=columns, price=price, rows=rows)
+
+
+def trace_models(
+    order: Iterable[str],
+    compiled: Mapping[str, str],
+    relations: Mapping[str, Relation],
+    schema: Mapping,
+    roots: Mapping[str, PriceDependence],
+    overrides: Mapping[str, Iterable[str]] | None = None,
+) -> dict[str, PriceDependence]:
+    """Per model name, in ``order`` (dependency order): its dependence on prices.
+
+    ``roots`` are given outright (the prices model: ``ALL``); ``compiled`` holds each other
+    model's compiled SQL; ``relations`` maps a model to the (database, table) others read it
+    as. ``overrides`` (the ``refill_price_columns`` var) replaces a model's traced columns.
+    A model reading itself (state from ``{{ this }}``) is traced until its answer stops growing.
+    """
+    overrides = {name: frozenset(c.lower() for c in cols) for name, cols in (overrides or {}).items()}
+    known: dict[Relation, PriceDependence] = {}
+    result: dict[str, PriceDependence] = {}
+    for name, dependence in roots.items():
+        result[name] = dependence
+        if name in relations:
+            known[relations[name]] = dependence
+    for name in order:
+        if name in result:
+            continue
+        sql = compiled.get(name)
+        own = relations.get(name)
+        if sql is None:
+            dependence = PriceDependence(error="no compiled SQL")
+        else:
+            dependence = PriceDependence()
+            for _ in range(5):  # carried-forward state: reading {{ this }} feeds the answer back
+                if own is not None:
+                    known[own] = dependence
+                traced = analyse(sql, schema, known)
+                if traced == dependence:
+                    break
+                dependence = traced
+        if name in overrides:
+            dependence = PriceDependence(columns=overrides[name], rows=dependence.rows, error=dependence.error,
+                                         overridden=True)
+        result[name] = dependence
+        if own is not None:
+            known[own] = dependence
+    return result
