@@ -9,18 +9,15 @@ the cohort's descendants, they are rebuilt again from the restored cohort.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from refill.errors import BadInput
 from refill.graph import Relation, by_database
-from refill.journal import PENDING, ROLLED_BACK, JournalStore
+from refill.journal import PENDING, ROLLED_BACK, JournalStore, find_run
 from refill.lock import holder_info
 from refill.orchestrator import state_dir, target_locks
 from refill.session import DbtSession
 
-_RUN_ID = re.compile(r"^[0-9a-f]{12}$")
-PENDING_RUN = "pending"  # --run pending: the target's unfinished run, whatever its id
 _DOWNSTREAM_PHASES = ("phase2", "phase3")
 
 
@@ -36,21 +33,11 @@ def cohort_tables(plan: dict, models: list[str]) -> dict[str, list[str]]:
 def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
                  state_root: Path | None = None, artifacts_dir: Path | None = None,
                  cli_vars: dict | None = None) -> int:
-    if not _RUN_ID.match(run_id or "") and run_id != PENDING_RUN:
-        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`) "
-                       f"or '{PENDING_RUN}', got {run_id!r}")
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target,
                          artifacts_dir=artifacts_dir, cli_vars=cli_vars or {})
     store = JournalStore(state_dir(state_root, session))
-    if run_id == PENDING_RUN:
-        # a target has at most one unfinished run: `refill run` refuses to start another
-        unfinished = store.pending()
-        if not unfinished:
-            raise BadInput(f"no unfinished refill run on target {session.target_name}: nothing to roll back")
-        run_id = unfinished[0].run_id
-    journal = store.load(run_id)
-    if journal is None:
-        raise BadInput(f"no refill run {run_id} on target {session.target_name} (journals: {store.directory / 'runs'})")
+    journal = find_run(store, run_id, session.target_name, none_pending=": nothing to roll back")
+    run_id = journal.run_id
     if journal.status not in PENDING:
         raise BadInput(f"run {run_id} is {journal.status}: only a failed or interrupted run can be rolled back")
     plan = journal.data["plan"]

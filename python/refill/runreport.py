@@ -7,17 +7,14 @@ target and after the embedded engine's process has gone.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from refill.audit import MonthAudit
 from refill.errors import BadInput
-from refill.journal import Journal, JournalStore
+from refill.journal import Journal, JournalStore, find_run
 from refill.orchestrator import state_dir
-from refill.rollback import PENDING_RUN
 from refill.session import DbtSession
 
-_RUN_ID = re.compile(r"^[0-9a-f]{12}$")
 
 
 def journal_audit(journal: Journal) -> list[dict]:
@@ -55,19 +52,8 @@ def render_text(journal: Journal) -> str:
 
 def run_report(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
                state_root: Path | None = None, output_format: str = "text") -> int:
-    if not _RUN_ID.match(run_id or "") and run_id != PENDING_RUN:
-        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`) "
-                       f"or '{PENDING_RUN}', got {run_id!r}")
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target)
-    store = JournalStore(state_dir(state_root, session))
-    if run_id == PENDING_RUN:
-        unfinished = store.pending()
-        if not unfinished:
-            raise BadInput(f"no unfinished refill run on target {session.target_name}")
-        run_id = unfinished[0].run_id
-    journal = store.load(run_id)
-    if journal is None:
-        raise BadInput(f"no refill run {run_id} on target {session.target_name} (journals: {store.directory / 'runs'})")
+    journal = find_run(JournalStore(state_dir(state_root, session)), run_id, session.target_name)
     if output_format == "json":
         print(json.dumps({**journal.data, "audit": journal_audit(journal)}, indent=2, default=str))
     else:
