@@ -69,8 +69,11 @@ def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> l
         if finding.is_error:
             by_model.setdefault(finding.model, []).append(finding)
         else:
+            # a warning is said on stderr; a note (a model that reads {{ this }}, RF011) is
+            # information about the plan, on stdout, so stderr keeps one line per error
             label = "warning" if finding.fails else "note"
-            print(f"refill: {label}: {finding.model}: {finding.code} {finding.message}", file=sys.stderr)
+            print(f"refill: {label}: {finding.model}: {finding.code} {finding.message}",
+                  file=sys.stderr if finding.fails else sys.stdout)
     problems = []
     for model, errors in sorted(by_model.items()):
         codes = ", ".join(dict.fromkeys(f.code for f in errors))
