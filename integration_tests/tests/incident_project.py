@@ -39,7 +39,7 @@ from refill.sql import ident, literal
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_NAME = "incident"
-STATEFUL_COMMANDS = {"run", "plan", "rollback", "cleanup"}
+STATEFUL_COMMANDS = {"run", "plan", "rollback", "cleanup", "report"}
 
 # rows of each raw table for one day: {table: [row, ...]}; rows are tuples in column order
 Feed = Callable[[dt.date], Mapping[str, Sequence[tuple]]]

@@ -149,7 +149,8 @@ prev AS (
 ),
 deltas AS (
     SELECT day, user, sum(amount) AS amount FROM {{ source('raw', 'deposits') }}
-    WHERE day >= (SELECT first_day FROM bounds) AND day <= (SELECT last_day FROM bounds)
+    WHERE 1 = 1
+""" + month_window("day") + """
     GROUP BY day, user
 ),
 users AS (SELECT user FROM prev UNION DISTINCT SELECT user FROM deltas),
