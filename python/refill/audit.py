@@ -170,7 +170,7 @@ def read_month(warehouse, schema: str, run_id: str, month: dt.date, since: dt.da
     relation = table(schema, AUDIT_TABLE)
     if warehouse.cluster:  # the macro's INSERT landed on whichever replica dbt talked to
         relation = f"clusterAllReplicas({literal(warehouse.cluster)}, {relation})"
-    exists = warehouse.scalar(f"SELECT count() FROM system.tables WHERE database = {literal(schema)}"
+    exists = warehouse.scalar(f"SELECT count() FROM {warehouse.system_table('tables')} WHERE database = {literal(schema)}"
                               f" AND name = {literal(AUDIT_TABLE)}")
     if not exists:
         return []

@@ -149,9 +149,12 @@ def _pairs(relations) -> str:
 
 def _columns(ctx: RunContext, relations) -> dict:
     schema: dict = {}
+    # on a cluster system tables are read on every replica (a table may exist on some only):
+    # one row per column, the first type seen
     for db, name, column, type_ in ctx.warehouse.rows(
-        f"SELECT database, table, name, type FROM system.columns WHERE (database, table) IN ({_pairs(relations)})"
-        " ORDER BY database, table, position"
+        f"SELECT database, table, name, any(type) FROM {ctx.warehouse.system_table('columns')}"
+        f" WHERE (database, table) IN ({_pairs(relations)})"
+        " GROUP BY database, table, name ORDER BY database, table, min(position)"
     ):
         schema.setdefault(db, {}).setdefault(name, {})[column] = type_
     return schema
@@ -159,7 +162,8 @@ def _columns(ctx: RunContext, relations) -> dict:
 
 def _table_meta(ctx: RunContext, relations) -> dict:
     return {(db, name): (partition_key, sorting_key) for db, name, partition_key, sorting_key in ctx.warehouse.rows(
-        f"SELECT database, name, partition_key, sorting_key FROM system.tables WHERE (database, name) IN ({_pairs(relations)})"
+        f"SELECT database, name, any(partition_key), any(sorting_key) FROM {ctx.warehouse.system_table('tables')}"
+        f" WHERE (database, name) IN ({_pairs(relations)}) GROUP BY database, name"
     )}
 
 
