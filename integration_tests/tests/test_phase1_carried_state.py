@@ -160,9 +160,13 @@ def test_refill_equals_fresh_build_for_carried_state_across_month_boundary(bound
     assert lab_differing(boundary_lab) == {}
 
 
-def test_without_the_incremental_compile_carried_state_is_lost_silently(boundary_lab, monkeypatch):
+def test_without_the_incremental_compile_carried_state_is_lost_and_the_audit_refuses_it(boundary_lab, monkeypatch):
     """Phase 1 as it was: the cohort switched to refill_swap, so is_incremental() is false and
-    every month starts from nothing. Exit 0, and both carried models are wrong."""
+    every month starts from nothing. That used to exit 0 with both carried models wrong; the
+    audit before publish (issue 14) now catches the lost state: exit 3, a carried model named."""
+    import pytest
+
+    from refill.errors import CheckFailed
     from refill.phases import cohort
 
     def as_fresh_builds(manifest, cohort_ids):
@@ -170,8 +174,10 @@ def test_without_the_incremental_compile_carried_state_is_lost_silently(boundary
             manifest.nodes[uid].config.materialized = cohort.MATERIALIZATION
 
     monkeypatch.setattr(cohort, "route_to_swap", as_fresh_builds)
-    assert lab_refill(boundary_lab, BOUNDARY_GAP, BOUNDARY_TODAY) == 0
-    assert set(lab_differing(boundary_lab)) == set(CARRIED)
+    with pytest.raises(CheckFailed) as refused:
+        lab_refill(boundary_lab, BOUNDARY_GAP, BOUNDARY_TODAY)
+    assert refused.value.exit_code == 3
+    assert any(model in refused.value.message for model in CARRIED), refused.value.message
 
 
 def _except(lab, model: str) -> str:
