@@ -91,13 +91,6 @@ class IncidentProject:
                        project_dir=self.project_dir, custom_settings=dict(self.custom_settings or {}),
                        artifacts_dir=self.root / "dbt",
                        cli_vars={target: self.cli_vars(target) for target in (LAB_TARGET, TRUTH_TARGET)})
-
-    def raw_of(self, target: str) -> str:
-        """The database of the raw feeds of ``target``."""
-        return f"{self.schema}_raw" if target == LAB_TARGET else f"{self.schema}_truth_raw"
-
-    def cli_vars(self, target: str = LAB_TARGET) -> dict[str, Any]:
-        return dict(self.raw_vars(self.raw_of(target))) if self.raw_vars else {}
         if self.truth_settings is not None:
             # e.g. a from-scratch build of a daily-partitioned model over more than 100 days
             # needs max_partitions_per_insert_block raised, where the incident keeps the default
@@ -105,6 +98,13 @@ class IncidentProject:
             profiles = yaml.safe_load(path.read_text())
             profiles["refill_lab"]["outputs"][TRUTH_TARGET]["custom_settings"] = dict(self.truth_settings)
             path.write_text(yaml.safe_dump(profiles, sort_keys=False))
+
+    def raw_of(self, target: str) -> str:
+        """The database of the raw feeds of ``target``."""
+        return f"{self.schema}_raw" if target == LAB_TARGET else f"{self.schema}_truth_raw"
+
+    def cli_vars(self, target: str = LAB_TARGET) -> dict[str, Any]:
+        return dict(self.raw_vars(self.raw_of(target))) if self.raw_vars else {}
 
     # -- the project -----------------------------------------------------------------
 
