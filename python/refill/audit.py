@@ -243,10 +243,18 @@ def build_specs(*, graph: ProjectGraph, cohort_ids: set[str], prices_id: str, co
     return specs
 
 
-def audit_var(run_id: str, gap_days: Iterable[dt.date], specs: Mapping[str, ModelAuditSpec]) -> dict:
-    """The ``refill_audit`` var ``refill.audit_month`` reads."""
-    return {"run_id": run_id, "gap_days": [d.isoformat() for d in gap_days],
-            "models": {name: spec.as_var() for name, spec in specs.items()}}
+def audit_var(run_id: str, gap_days: Iterable[dt.date], specs: Mapping[str, ModelAuditSpec],
+              new_columns: Mapping[str, Iterable[str]] | None = None) -> dict:
+    """The ``refill_audit`` var ``refill.audit_month`` reads.
+
+    ``new_columns`` (model -> columns this run added under on_schema_change) may change like
+    price-derived ones: the live month holds their default, the recompute fills them, as
+    dbt's own incremental would on its next run."""
+    models = {name: spec.as_var() for name, spec in specs.items()}
+    for name, columns in (new_columns or {}).items():
+        if name in models:
+            models[name]["price_columns"] = sorted(set(models[name]["price_columns"]) | set(columns))
+    return {"run_id": run_id, "gap_days": [d.isoformat() for d in gap_days], "models": models}
 
 
 def describe_specs(specs: Mapping[str, ModelAuditSpec]) -> list[str]:

@@ -112,8 +112,10 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         for database, tables in by_database(graph.relations(cohort).values()).items():
             problems += preflight.check_partitioning(session, manifest, database, set(tables))
     schema_changes: tuple[str, ...] = ()
+    new_columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
     if not options.skip_cohort and not problems:  # last: it compiles the cohort, which the problems above may break
-        schema_changes, drift = preflight.check_schema_drift(session, manifest, graph, cohort, options.window.first_month)
+        schema_changes, new_columns, drift = preflight.check_schema_drift(
+            session, manifest, graph, cohort, options.window.first_month)
         problems += drift
     if problems:
         raise PreflightRefused(problems)
@@ -159,6 +161,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
                                 for c in key_columns(f"({key})")),
         relations=graph.relations({prices.unique_id, *cohort, *input_ids, *lineage_ids, *downstream_ids}),
         schema_changes=schema_changes,
+        new_columns=new_columns,
     )
     return plan, graph
 

@@ -139,7 +139,7 @@ def audit_var(ctx: RunContext) -> dict:
               f"dbt compile of {len(names)} model(s) + sqlglot):", flush=True)
         for line in audit.describe_specs(specs):
             print(line, flush=True)
-        ctx._audit_var = audit.audit_var(plan.run_id, plan.window.gap_days, specs)
+        ctx._audit_var = audit.audit_var(plan.run_id, plan.window.gap_days, specs, dict(plan.new_columns))
     return ctx._audit_var
 
 

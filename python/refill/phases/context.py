@@ -49,6 +49,8 @@ class RefillPlan:
     # ALTERs preflight applies before the backup (on_schema_change, see refill.schema_drift);
     # not part of run_id: a resumed run finds them applied and the same plan otherwise
     schema_changes: tuple[str, ...] = ()
+    # the columns those ALTERs add, per model: the audit lets them change (default -> recompute)
+    new_columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def cohort(self) -> tuple[str, ...]:
