@@ -141,7 +141,7 @@ def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_i
     assert line.startswith("refill: error: canary failed:")
     rollback = re.search(r"to restore them: (python -m refill rollback .*)$", line).group(1)
     backups = [n for n in leftovers(lab) if "__refill_backup_" in n]
-    assert len(backups) == 4  # kept for the rollback
+    assert len(backups) == 6  # one per cohort model, kept for the rollback
     assert month_checksum(lab, BALANCES) != tuple(before[f"{SCHEMA}.{BALANCES}"])  # Phase 1 did rewrite
     lab.close()
 

@@ -115,6 +115,23 @@ class LocalLock:
         os.fsync(fd)
         self._fd = fd
 
+    def refuse_if_held(self) -> None:
+        """LockHeld naming the holder if another refill holds this lock now; takes nothing.
+        Planning reads the warehouse, and on chDB a running refill holds the data directory,
+        so without this probe a second refill would name the process, not the run."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise LockHeld(f"another refill holds this target: {describe(self._read())}") from None
+        finally:
+            os.close(fd)
+
     def _read(self) -> dict[str, Any]:
         try:
             return json.loads(self.path.read_text() or "{}")

@@ -14,7 +14,7 @@ from refill.errors import BadInput, LockHeld, PreflightProblem, PreflightRefused
 from refill.graph import UNMATERIALIZED, ProjectGraph, by_database
 from refill.journal import DONE, FAILED, REFUSED, Journal, JournalStore, target_state_dir
 from refill.lineage_scan import key_columns
-from refill.lock import TargetLocks, holder_info
+from refill.lock import LocalLock, TargetLocks, holder_info
 from refill.phases import PHASE_TITLES, all_steps, lineage, preflight
 from refill.phases.context import RefillPlan, RunContext, Step, StepResult
 from refill.plan import Window
@@ -286,6 +286,8 @@ def run_refill(options: RunOptions) -> int:
     started = time.monotonic()
     session = open_session(options)
     manifest = session.parse()
+    if not options.dry_run:  # a running refill first, by name: planning reads the warehouse it holds
+        LocalLock(state_dir(options.state_dir, session) / "lock", {}).refuse_if_held()
     try:
         plan, graph = build_plan(options, session, manifest)
     except PreflightRefused as refused:
