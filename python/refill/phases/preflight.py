@@ -140,8 +140,15 @@ def price_coverage_problem(ctx: RunContext) -> PreflightProblem | None:
     """
     plan, warehouse = ctx.plan, ctx.warehouse
     schema, relation = plan.prices_relation
-    date_column = plan.settings.date_column
-    entities, source = price_entity(plan, checks.relation_columns(warehouse, schema, relation))
+    columns = checks.relation_columns(warehouse, schema, relation)
+    # the prices model's own date column (price_date, day …), as verify reads it
+    date_column = checks.date_column_of(warehouse, schema, relation, columns, plan.settings.date_column)
+    if date_column is None:
+        return PreflightProblem(
+            kind="price-coverage", model=plan.settings.prices_model,
+            message=("has no date column refill can tell (none, or several and none is its partition key's):"
+                     " set var refill_date_column"), exit_code=ExitCode.BAD_INPUT)
+    entities, source = price_entity(plan, columns)
     first, today = plan.window.from_date, plan.window.today
     priced = priced_entities(warehouse, schema, relation, date_column, entities, first, today)
     missing = missing_days(priced, first, today)
