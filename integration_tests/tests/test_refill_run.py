@@ -184,4 +184,9 @@ def test_plan_command_prints_layers_and_statements(seed_lab):
     assert "layer 3: int_execution_tokens_balance_cohorts_daily" in out
     assert "--exclude tag:refill_append" in out
     assert "nothing was run and nothing was written" in out
-    assert out.startswith("refill plan ")  # the preflight's compile of the cohort prints nothing
+    # the preflight's compile of the cohort prints nothing: before the plan stand only the
+    # lint's notes on the two models that carry state forward from {{ this }} (RF011)
+    before_plan = out[:out.index("refill plan ")].splitlines()
+    assert [line.split(":")[2].strip() for line in before_plan] == [
+        "int_execution_gpay_volume_cumulative_daily", "int_execution_gpay_wallet_balances_daily"]
+    assert all(line.startswith("refill: note: ") and "RF011" in line for line in before_plan)
