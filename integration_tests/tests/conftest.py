@@ -133,3 +133,12 @@ def refill_cli(lab: Lab, *args: str, fault: dict | None = None, timeout: int = 6
          "--profiles-dir", str(lab.profiles_dir), "--state-dir", str(lab.work_dir / "state")],
         capture_output=True, text=True, timeout=timeout, env=env,
     )
+
+
+@pytest.fixture(autouse=True)
+def _close_incident_projects():
+    """After each test, every small incident project lets go of its data directory."""
+    yield
+    import incident_project
+
+    incident_project.close_all()

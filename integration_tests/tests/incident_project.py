@@ -87,6 +87,7 @@ class IncidentProject:
         self.root = Path(self.root).resolve()
         self.project_dir = self.root / "project"
         self._write_project()
+        _OPENED.append(self)
         self.lab = Lab(self.root / "work", schema=self.schema, threads=self.threads, quiet=True,
                        project_dir=self.project_dir, custom_settings=dict(self.custom_settings or {}),
                        artifacts_dir=self.root / "dbt",
@@ -294,6 +295,18 @@ class IncidentProject:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# Every project made, so a test that reads the warehouse after its ``with`` block (its last
+# diff) cannot leave this process on that data directory: chDB opens one directory per
+# process, and the next test's would fail to open.
+_OPENED: "list[IncidentProject]" = []  # strong: a dead project would not close its client
+
+
+def close_all() -> None:
+    """Let go of every project's data directory (conftest calls it after each test)."""
+    while _OPENED:
+        _OPENED.pop().close()
 
 
 def days(first: dt.date, last: dt.date) -> Iterable[dt.date]:

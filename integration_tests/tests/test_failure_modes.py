@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -83,7 +84,10 @@ def test_an_append_killed_mid_insert_leaves_partial_rows_that_a_retry_stacks_on(
     naive = subprocess.run([sys.executable, "-m", "refill", "dbt", "run", "--select", table, "--vars", json.dumps(APRIL),
                             "--project-dir", str(lab.project_dir), "--profiles-dir", str(lab.profiles_dir)],
                            env=env, capture_output=True, text=True)
-    assert naive.returncode == -9
+    # SIGKILL from the watcher; rarely chDB itself crashes first (SIGSEGV) under the watcher's
+    # concurrent polling. Either way the process died mid-INSERT without cleanup, which the
+    # committed-blocks count below proves (it fails when the death came before any block).
+    assert naive.returncode in (-signal.SIGKILL, -signal.SIGSEGV), naive.stderr[-2000:]
     # The killed INSERT … SELECT committed some of its blocks. (A background merge may already
     # have folded them into the month, but the parts they were written as are still listed.)
     written = lab.warehouse.scalar(f"SELECT sum(rows) {april_parts} AND min_block_number > {last_block}"
