@@ -144,3 +144,24 @@ def test_a_cohort_model_without_a_table_is_refused_in_preflight(replayed, tmp_pa
     assert "relation: volume_again_daily: has no table inc.volume_again_daily" in result.stderr
     with project:
         assert project.checksums() == before
+
+
+def test_one_preflight_pass_reports_the_contract_and_the_schema_drift_problems_together(replayed, tmp_path):
+    """Issue #15 (6): each attempt on a 1,000-model project costs a parse, so one refusal
+    lists every class of problem; a contract error does not hide a schema drift."""
+    project = replayed.copy_to(tmp_path / "together")
+    no_window = VOLUME_COHORT.replace(month_window("t.day"), "\n")  # RF002: no month window
+    assert no_window != VOLUME_COHORT
+    project.write_model("volume_daily.sql", no_window)
+    project.write_model("token_share_daily.sql", share_model(volume_usd="toNullable(v.volume_usd)"))
+    with project:
+        before = project.checksums()
+    result = project.refill(*run_args(GAP, TODAY))
+    assert result.returncode == 5, result.stdout[-3000:] + result.stderr[-3000:]
+    table = result.stdout[result.stdout.index("preflight refused the plan"):]
+    rows = [line.split()[:2] for line in table.splitlines()[2:] if line.strip()]
+    assert ["contract", "volume_daily"] in rows and ["schema-drift", "token_share_daily"] in rows, table
+    (line,) = result.stderr.strip().splitlines()[-1:]
+    assert "2 problem(s) (contract, schema-drift)" in line
+    with project:
+        assert project.checksums() == before

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from refill import faults
-from refill.errors import BadInput, LockHeld, PreflightProblem, PreflightRefused, RefillError
+from refill.errors import BadInput, LockHeld, PreflightProblem, PreflightRefused, RefillError, StepFailed
 from refill.graph import UNMATERIALIZED, ProjectGraph, by_database
 from refill.journal import DONE, FAILED, REFUSED, Journal, JournalStore, target_state_dir
 from refill.lineage_scan import key_columns
@@ -113,12 +113,19 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
             problems += preflight.check_partitioning(session, manifest, database, set(tables))
     schema_changes: tuple[str, ...] = ()
     new_columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    if not options.skip_cohort and not problems:  # last: it compiles the cohort, which the problems above may break
-        schema_changes, new_columns, drift = preflight.check_schema_drift(
-            session, manifest, graph, cohort, options.window.first_month)
+    if not options.skip_cohort:
+        # last: it compiles the cohort, which the problems above may break. It still runs
+        # when they exist: each attempt on a large project costs a parse, so one refusal
+        # names every class of problem (a compile failure then is one problem more).
+        try:
+            schema_changes, new_columns, drift = preflight.check_schema_drift(
+                session, manifest, graph, cohort, options.window.first_month)
+        except (BadInput, StepFailed) as exc:
+            if not problems:
+                raise
+            drift = [PreflightProblem("schema-drift", None, "not checked: the cohort does not compile "
+                                      f"({exc.message[:200]}); fix the problems above and plan again")]
         problems += drift
-    if problems:
-        raise PreflightRefused(problems)
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
     lineage_ids = set()
     if not options.skip_lineage:
@@ -133,6 +140,8 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         how = lineage.plan_models(graph, input_ids | lineage_ids | downstream_ids, options.window, budget=budget,
                                   warehouse=warehouse, session=session, manifest=manifest,
                                   full_refresh=settings.full_refresh)
+    if problems:  # the lineage's refusals join the same table
+        raise PreflightRefused(problems + list(how.refused))
     unique_key = manifest.nodes[prices.unique_id].config.get("unique_key") or ()
     plan = RefillPlan(
         window=options.window,
