@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -22,8 +21,6 @@ _NO_TARGET_PATH = {"deps", "debug", "init"}
 class SessionStats:
     parses: int = 0
     invocations: int = 0
-    dbt_seconds: float = 0.0
-    commands: list[str] = field(default_factory=list)
 
 
 def default_profiles_dir(project_dir: Path) -> Path:
@@ -104,11 +101,8 @@ class DbtSession:
             args += ["--threads", str(self.threads)]
         if self.quiet if quiet is None else quiet:
             args = ["--quiet", *args]
-        started = time.monotonic()
         result = dbtRunner(manifest=manifest).invoke(args)
-        self.stats.dbt_seconds += time.monotonic() - started
         self.stats.invocations += 1
-        self.stats.commands.append(" ".join(command))
         if check and not result.success:
             held = _lock_refusal(result.exception)
             if held is not None:  # another process holds the engine: exit 4 naming it, not a failed step
