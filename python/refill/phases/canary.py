@@ -12,6 +12,7 @@ import json
 import sys
 from dataclasses import dataclass
 
+from refill.phases.check_failure import fail_with_rollback
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.settings import Canary
 
@@ -68,8 +69,6 @@ def steps(plan: RefillPlan) -> list[Step]:
     if not plan.settings.canaries:
         print(skipped_message(plan.settings), file=sys.stderr)
         return []
-    from refill.phases.verify import fail_with_rollback  # one place says how to roll back
-
     def run(ctx: RunContext) -> dict:
         violations = scan_all(ctx)
         start, end = scan_window(plan)
