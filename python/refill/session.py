@@ -234,3 +234,21 @@ def _failure_detail(result) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def records(table, columns: Sequence[str], source: str) -> list[dict[str, Any]]:
+    """The rows of a ``show`` result (an agate table) as ``{column: value}`` over ``columns``.
+
+    Read by name, never by position: the queries are package macros a project may override
+    through dispatch, and an override that orders its columns otherwise must still be read
+    right. One that lacks a column is a StepFailed naming ``source`` and the columns, not a
+    value silently read from the wrong place. dbt returns an empty result without its
+    columns, so there is nothing to check then.
+    """
+    if not table.rows:
+        return []
+    missing = [column for column in columns if column not in table.column_names]
+    if missing:
+        raise StepFailed(f"{source} returned columns ({', '.join(table.column_names)}) without "
+                         f"{', '.join(missing)}: an override of it must keep the package's columns")
+    return [{column: row[column] for column in columns} for row in table.rows]
