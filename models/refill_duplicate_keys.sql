@@ -20,7 +20,7 @@
       "SELECT name, any(sorting_key) FROM " ~ refill._system_table('tables')
       ~ " WHERE database = " ~ refill._string_literal(database)
       ~ " AND engine LIKE '%ReplacingMergeTree' AND sorting_key != ''"
-      ~ " AND NOT match(name, '__(refill_backup_|refill_stage$|dbt_)')"
+      ~ " AND " ~ refill._leftover_kind_sql() ~ " = ''"
       ~ " GROUP BY name ORDER BY name") -%}
   {%- for row in found.rows -%}
     {#- a key refill cannot place in months (by year, by week, unpartitioned): every

@@ -173,7 +173,7 @@ def test_leftovers_are_found_for_a_plan_of_thousands_of_models(seed_lab):
     plan = SimpleNamespace(schema=SCHEMA, input_models=(), cohort=(BALANCES,), lineage_models=tuple(padding),
                            downstream_models=(),
                            tables_by_database=lambda models: by_database(Relation(SCHEMA, m) for m in models))
-    ctx = SimpleNamespace(plan=plan, warehouse=seed_lab.warehouse)
+    ctx = SimpleNamespace(plan=plan, session=seed_lab.session(), manifest=seed_lab.manifest())
     later = dt.datetime.now() + dt.timedelta(minutes=1)
 
     assert orphan_tables(ctx, later) == [Relation(SCHEMA, name) for name in sorted(names[:2])]

@@ -39,7 +39,7 @@ REPO_ROOT = LAB_PROJECT_DIR.parent
 README = REPO_ROOT / "README.md"
 BLOCK = re.compile(r"<!-- runbook: (?P<scenario>[\w-]+)(?: exit=(?P<exit>\d+))?(?P<output> output)? -->\n"
                    r"```(?P<lang>\w+)\n(?P<body>.*?)\n```", re.S)
-PACKAGE_FILES = ("dbt_project.yml", "macros", "models", "tests")
+PACKAGE_FILES = ("dbt_project.yml", "macros", "models")
 LAB_FILES = ("dbt_project.yml", "packages.yml", "profiles.yml", "models", "macros", "seeds")
 SCHEMA = "refill_lab"
 

@@ -13,15 +13,15 @@
   {%- set query -%}
     SELECT
         name AS backup_table,
-        extract(comment, '^refill backup of (.*); suffix=') AS source_table,
-        extract(comment, '; suffix=([A-Za-z0-9_]*);') AS suffix,
-        extract(comment, '; months=([0-9,-]*)$') AS months
+        {{ refill._backup_marker_sql('source_table') }} AS source_table,
+        {{ refill._backup_marker_sql('suffix') }} AS suffix,
+        {{ refill._backup_marker_sql('months') }} AS months
     FROM (
         {#- every replica: a backup an interrupted ON CLUSTER DDL left on some of them only counts too -#}
         SELECT DISTINCT name, comment FROM {{ refill._system_table('tables') }}
         WHERE database = {{ refill._string_literal(database) }}
     )
-    WHERE startsWith(comment, 'refill backup of ')
+    WHERE {{ refill._backup_marker_sql('is_backup') }}
       {%- if suffix is not none %}
       AND suffix = {{ refill._string_literal(suffix) }}
       {%- endif %}

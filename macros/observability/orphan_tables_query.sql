@@ -13,8 +13,12 @@
   * dbt_tmp / dbt_backup: `<model>__dbt_tmp`, `__dbt_view_tmp`, `__dbt_backup` (table
     materializations and their swap);
   * refill_stage: `<model>__refill_stage` (refill_swap writes the month here first);
-  * refill_backup: `<model>__refill_backup_<run id>` (a refill's partition backups;
-    `rollback` needs them while the run is unfinished).
+  * refill_backup: a refill's partition backups (`rollback` needs them while the run is
+    unfinished), known by their marker comment whatever backup_table_name calls them
+    (`<model>__refill_backup_<run id>` by default); `model_name` and `run_id` come from
+    the marker.
+
+  Which names are which: _leftover_kind_sql, the one definition.
 
   A table is listed whatever its age: `created_at` is when its metadata last changed, and
   a young one probably belongs to a run that is going on. On a cluster every replica is
@@ -28,16 +32,10 @@
         hostName() AS replica,
         database AS database_name,
         name AS table_name,
-        multiIf(
-            match(name, '__refill_backup_[A-Za-z0-9_]+$'), 'refill_backup',
-            endsWith(name, '__refill_stage'), 'refill_stage',
-            match(name, '__dbt_(distributed_)?new_data(_[A-Za-z0-9_]+)?$'), 'dbt_new_data',
-            match(name, '__dbt_(view_)?tmp$'), 'dbt_tmp',
-            endsWith(name, '__dbt_backup'), 'dbt_backup',
-            '') AS kind,
-        extract(name, '^(.*?)__(?:refill_backup_|refill_stage$|dbt_)') AS model_name,
-        if(kind = 'refill_backup', extract(name, '__refill_backup_([A-Za-z0-9_]+)$'), '') AS run_id,
-        startsWith(comment, 'refill backup of ') AS is_refill_backup,
+        {{ refill._leftover_kind_sql() }} AS kind,
+        {{ refill._leftover_model_sql('kind') }} AS model_name,
+        if(kind = 'refill_backup', {{ refill._backup_marker_sql('suffix') }}, '') AS run_id,
+        {{ refill._backup_marker_sql('is_backup') }} AS is_refill_backup,
         metadata_modification_time AS created_at,
         dateDiff('second', metadata_modification_time, now()) AS age_seconds,
         engine,

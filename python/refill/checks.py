@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
+from refill.session import records
 from refill.sql import data_table, ident, literal
 from refill.warehouse import Warehouse
 
@@ -213,6 +214,9 @@ def zero_usd_days(
                          priced_days_sql=priced_days_sql).findings
 
 
+DUPLICATE_KEYS_COLUMNS = ("table_name", "partition_id", "rows", "keys")  # read of duplicate_keys_query
+
+
 def duplicate_keys(
     warehouse: Warehouse,
     schema: str,
@@ -238,7 +242,10 @@ def duplicate_keys(
         return []
     arguments = ", ".join(json.dumps(a) for a in (schema, sorted(keys), [m.isoformat() for m in months]))
     extra: dict[tuple[str, str], int] = {}
-    for table_name, partition_id, rows, distinct in show(f"{{{{ refill.duplicate_keys_query({arguments}) }}}}").rows:
-        extra[(table_name, partition_id)] = extra.get((table_name, partition_id), 0) + int(rows) - int(distinct)
+    scanned = records(show(f"{{{{ refill.duplicate_keys_query({arguments}) }}}}"), DUPLICATE_KEYS_COLUMNS,
+                      "refill.duplicate_keys_query")
+    for row in scanned:
+        table_name, partition_id = row["table_name"], row["partition_id"]
+        extra[(table_name, partition_id)] = extra.get((table_name, partition_id), 0) + int(row["rows"]) - int(row["keys"])
     return [DuplicateKeys(relation, partition_id, keys[relation], n)
             for (relation, partition_id), n in sorted(extra.items()) if n]

@@ -35,7 +35,6 @@ from refill.warehouse import Warehouse
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_QUERY = "{{ refill.orphan_tables_query() }}"
 
 
 def parse_duration(text: str, flag: str = "--older-than") -> dt.timedelta:
@@ -107,13 +106,11 @@ def _human(seconds: float) -> str:
 
 def list_orphans(session: DbtSession, manifest) -> list[Orphan]:
     """The candidates, one per table (on a cluster the youngest replica's copy decides)."""
-    from refill.phases.finish import model_of_leftover
+    from refill.phases.finish import list_leftovers
 
     tables = by_database(node.relation for node in ProjectGraph.from_manifest(manifest).nodes.values())
-    rows = session.show(_QUERY, manifest=manifest)
     by_name: dict[tuple[str, str], Orphan] = {}
-    for row in rows.rows:
-        record = dict(zip(rows.column_names, row))
+    for record in list_leftovers(session, manifest):
         database, name = str(record["database_name"]), str(record["table_name"])
         seen = by_name.get((database, name))
         age = int(record["age_seconds"])
@@ -121,7 +118,7 @@ def list_orphans(session: DbtSession, manifest) -> list[Orphan]:
             table_name=name,
             kind=str(record["kind"]),
             database=database,
-            owned=model_of_leftover(name, set(tables.get(database, ()))) is not None,
+            owned=str(record["model_name"]) in set(tables.get(database, ())),
             run_id=str(record["run_id"] or ""),
             is_refill_backup=bool(record["is_refill_backup"]) and (seen is None or seen.is_refill_backup),
             age_seconds=min(age, seen.age_seconds) if seen else age,

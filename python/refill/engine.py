@@ -193,12 +193,15 @@ def install() -> None:
         def close(self):
             self._client.close()
 
+        def _open_probe(self):
+            return open_client(self._data_dir)
+
         def query(self, sql, **kwargs):
-            faults.at_statement(sql, self._data_dir)
+            faults.at_statement(sql, self._open_probe)
             return super().query(sql, **kwargs)
 
         def command(self, sql, **kwargs):
-            faults.at_statement(sql, self._data_dir)
+            faults.at_statement(sql, self._open_probe)
             return super().command(sql, **kwargs)
 
     http_or_native = connections.get_db_client

@@ -20,10 +20,9 @@ class RefillError(Exception):
 
     exit_code: ExitCode = ExitCode.STEP_FAILED
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
 
 
 class BadInput(RefillError):

@@ -23,6 +23,7 @@ import re
 import signal
 import threading
 import time
+from typing import Any, Callable
 
 ENV = "REFILL_FAULT_INJECT"
 
@@ -46,13 +47,16 @@ def at_step(step_key: str, when: str) -> None:
             _die()
 
 
-def at_statement(sql: str, data_dir=None) -> None:
+def at_statement(sql: str, open_probe: Callable[[], Any] | None = None) -> None:
+    """Arm the statement fault for ``sql``. ``open_probe`` opens a second client on the same
+    engine (the embedded engine's driver passes it; this module does not import the engine,
+    which imports this one), needed by ``rows_in``."""
     config = _config()
     if not (config and config.get("sql") and re.search(config["sql"], sql, re.IGNORECASE | re.DOTALL)):
         return
-    if config.get("rows_in") and data_dir is not None:
+    if config.get("rows_in") and open_probe is not None:
         database, _, table = config["rows_in"].partition(".")
-        watcher = threading.Thread(target=_die_once_rows_land, args=(data_dir, database, table), daemon=True)
+        watcher = threading.Thread(target=_die_once_rows_land, args=(open_probe, database, table), daemon=True)
     else:
         watcher = threading.Timer(config.get("after_ms", 0) / 1000, _die)
         watcher.daemon = True
@@ -65,10 +69,8 @@ def engine_table(database: str, table: str) -> str:
     return quoted(database, table)
 
 
-def _die_once_rows_land(data_dir, database: str, table: str) -> None:
-    from refill import engine
-
-    client = engine.open_client(data_dir)
+def _die_once_rows_land(open_probe: Callable[[], Any], database: str, table: str) -> None:
+    client = open_probe()
     # count() on the table itself, not system.parts: a freshly started engine loads tables
     # asynchronously, and an unloaded table lists no parts (a baseline of 0 would fire at once).
     probe = f"SELECT count() FROM {engine_table(database, table)}"

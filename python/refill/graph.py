@@ -86,10 +86,6 @@ class Layering:
 
     layers: tuple[tuple[str, ...], ...]
 
-    @property
-    def order(self) -> tuple[str, ...]:
-        return tuple(uid for layer in self.layers for uid in layer)
-
 
 @dataclass(frozen=True)
 class StaleIntermediate:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -22,8 +21,6 @@ _NO_TARGET_PATH = {"deps", "debug", "init"}
 class SessionStats:
     parses: int = 0
     invocations: int = 0
-    dbt_seconds: float = 0.0
-    commands: list[str] = field(default_factory=list)
 
 
 def default_profiles_dir(project_dir: Path) -> Path:
@@ -104,11 +101,8 @@ class DbtSession:
             args += ["--threads", str(self.threads)]
         if self.quiet if quiet is None else quiet:
             args = ["--quiet", *args]
-        started = time.monotonic()
         result = dbtRunner(manifest=manifest).invoke(args)
-        self.stats.dbt_seconds += time.monotonic() - started
         self.stats.invocations += 1
-        self.stats.commands.append(" ".join(command))
         if check and not result.success:
             held = _lock_refusal(result.exception)
             if held is not None:  # another process holds the engine: exit 4 naming it, not a failed step
@@ -240,3 +234,21 @@ def _failure_detail(result) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def records(table, columns: Sequence[str], source: str) -> list[dict[str, Any]]:
+    """The rows of a ``show`` result (an agate table) as ``{column: value}`` over ``columns``.
+
+    Read by name, never by position: the queries are package macros a project may override
+    through dispatch, and an override that orders its columns otherwise must still be read
+    right. One that lacks a column is a StepFailed naming ``source`` and the columns, not a
+    value silently read from the wrong place. dbt returns an empty result without its
+    columns, so there is nothing to check then.
+    """
+    if not table.rows:
+        return []
+    missing = [column for column in columns if column not in table.column_names]
+    if missing:
+        raise StepFailed(f"{source} returned columns ({', '.join(table.column_names)}) without "
+                         f"{', '.join(missing)}: an override of it must keep the package's columns")
+    return [{column: row[column] for column in columns} for row in table.rows]

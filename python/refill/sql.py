@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
-_SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def ident(name: str) -> str:
@@ -51,8 +49,3 @@ def data_table(schema: str, name: str, cluster: str | None, engine: str = "") ->
     if cluster and "MergeTree" in engine:
         return f"cluster({literal(cluster)}, {table(schema, name)})"
     return table(schema, name)
-
-
-def is_plain_name(name: str) -> bool:
-    """True for names that need no quoting (dbt model names, schemas we create)."""
-    return bool(_SAFE_NAME.match(name))

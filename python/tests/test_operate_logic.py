@@ -180,17 +180,3 @@ def test_init_refuses_bad_names_before_reading_anything(tmp_path):
 def test_the_labs_shims_are_what_init_writes():
     lab = Path(__file__).resolve().parents[2] / "integration_tests" / "macros" / "refill_shims.sql"
     assert lab.read_text() == shims_text()
-
-
-def test_a_leftover_belongs_to_the_model_before_its_marker():
-    from refill.phases.finish import model_of_leftover
-
-    models = {"fct_a", "fct_a__dbt_tmp_x", "int_b"}
-    assert model_of_leftover("fct_a__dbt_tmp", models) == "fct_a"
-    assert model_of_leftover("int_b__dbt_new_data_1a2b", models) == "int_b"
-    assert model_of_leftover("int_b__refill_stage", models) == "int_b"
-    # a model whose own name holds a marker: the longer prefix is tried too
-    assert model_of_leftover("fct_a__dbt_tmp_x__dbt_backup", {"fct_a__dbt_tmp_x"}) == "fct_a__dbt_tmp_x"
-    assert model_of_leftover("other__dbt_tmp", models) is None
-    assert model_of_leftover("int_b", models) is None
-    assert model_of_leftover("__dbt_tmp", models) is None

@@ -90,7 +90,6 @@ def raise_for_errors(findings: Iterable[Finding]) -> None:
     raise ContractViolation(
         f"{len(by_model)} cohort model(s) break the refill contract: {listed}; "
         "run `python -m refill lint` for details",
-        hint="python -m refill lint",
     )
 
 

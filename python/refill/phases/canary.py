@@ -12,12 +12,15 @@ import json
 import sys
 from dataclasses import dataclass
 
+from refill.phases.check_failure import fail_with_rollback
 from refill.phases.context import RefillPlan, RunContext, Step
+from refill.session import records
 from refill.settings import Canary
 
 PHASE = "phase1.5"
 LEAD_DAYS = 3
 _QUERY = "{{ refill.canary_query(**var('refill_canary_args')) }}"
+COLUMNS = ("entity", "day", "previous", "value", "ratio", "reason")  # what scan reads of canary_query
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,10 @@ def scan_args(plan: RefillPlan, canary: Canary) -> dict:
 def scan(session, manifest, canary: Canary, first_month: dt.date, end: dt.date) -> list[Violation]:
     """Violations of one canary from 3 days before ``first_month`` to ``end``."""
     args = {**canary.as_macro_args(), "start_date": first_month.isoformat(), "end_date": end.isoformat()}
-    rows = session.show(_QUERY, manifest=manifest, vars={"refill_canary_args": args})
-    return [Violation(canary.model, str(r[0]), r[1], r[2], r[3], r[4], str(r[5])) for r in rows.rows]
+    rows = records(session.show(_QUERY, manifest=manifest, vars={"refill_canary_args": args}), COLUMNS,
+                   "refill.canary_query")
+    return [Violation(canary.model, str(r["entity"]), r["day"], r["previous"], r["value"], r["ratio"], str(r["reason"]))
+            for r in rows]
 
 
 def scan_all(ctx: RunContext) -> list[Violation]:
@@ -68,8 +73,6 @@ def steps(plan: RefillPlan) -> list[Step]:
     if not plan.settings.canaries:
         print(skipped_message(plan.settings), file=sys.stderr)
         return []
-    from refill.phases.verify import fail_with_rollback  # one place says how to roll back
-
     def run(ctx: RunContext) -> dict:
         violations = scan_all(ctx)
         start, end = scan_window(plan)

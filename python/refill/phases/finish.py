@@ -2,21 +2,38 @@
 
 Only tables belonging to the plan's models are considered, and only those created before
 this attempt started: a crashed attempt's staging tables and dbt's ``__dbt_new_data_*``
-intermediates, never the ones of a dbt run that is going on right now.
+intermediates, never the ones of a dbt run that is going on right now. What a leftover is,
+and whose, is the package's ``orphan_tables_query`` (the view and ``refill cleanup`` read
+the same).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 from refill.graph import Relation
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
 from refill.phases.preflight import backup_table_suffix
-from refill.sql import literal
+from refill.session import records
 
 PHASE = "finish"
-ORPHAN_MARKERS = ("__dbt_new_data_", "__refill_stage", "__dbt_tmp", "__dbt_backup")
+# what list_leftovers reads of orphan_tables_query
+LEFTOVER_COLUMNS = ("database_name", "table_name", "kind", "model_name", "run_id", "is_refill_backup", "age_seconds")
+# the kinds a crashed attempt leaves; a run's backups go by drop_backups, named by the run id
+ATTEMPT_LEFTOVERS = ("dbt_new_data", "dbt_tmp", "dbt_backup", "refill_stage")
+
+
+def list_leftovers(session, manifest, databases: list[str] | None = None) -> list[dict[str, Any]]:
+    """The package's ``orphan_tables_query`` over ``databases`` (default: every database the
+    project writes), one row per table and replica, read by name (``LEFTOVER_COLUMNS``).
+    The query names the databases, not the models: one condition per model outgrew
+    max_query_size (256 KiB) at about 1,000 models."""
+    argument = json.dumps(sorted(databases)) if databases is not None else ""
+    return records(session.show(f"{{{{ refill.orphan_tables_query({argument}) }}}}", manifest=manifest),
+                   LEFTOVER_COLUMNS, "refill.orphan_tables_query")
 
 
 def orphan_tables(ctx: RunContext, started: dt.datetime) -> list[Relation]:
@@ -24,29 +41,18 @@ def orphan_tables(ctx: RunContext, started: dt.datetime) -> list[Relation]:
     tables = plan.tables_by_database({*plan.input_models, *plan.cohort, *plan.lineage_models, *plan.downstream_models})
     if not tables:
         return []
-    # The query names the markers, not the models: one condition per model outgrew
-    # max_query_size (256 KiB) at about 1,000 models. The plan's models are matched here.
-    markers = ", ".join(literal(marker) for marker in ORPHAN_MARKERS)
-    # every replica: an interrupted ON CLUSTER create may have reached only some of them
-    rows = ctx.warehouse.rows(
-        f"SELECT DISTINCT database, name FROM {ctx.warehouse.system_table('tables')}"
-        f" WHERE database IN ({', '.join(literal(d) for d in tables)}) AND multiSearchAny(name, [{markers}])"
-        f" AND metadata_modification_time < {literal(started.strftime('%Y-%m-%d %H:%M:%S'))}::DateTime"
-        " ORDER BY database, name"
-    )
-    return [Relation(database, name) for database, name in rows if model_of_leftover(name, set(tables[database]))]
-
-
-def model_of_leftover(name: str, models: set[str] | frozenset[str]) -> str | None:
-    """The table (of ``models``, the tables of one database) whose intermediate ``name`` is
-    (``<table><marker>…``), or None."""
-    for marker in ORPHAN_MARKERS:
-        at = name.find(marker)
-        while at > 0:
-            if name[:at] in models:
-                return name[:at]
-            at = name.find(marker, at + 1)
-    return None
+    rows = list_leftovers(ctx.session, ctx.manifest, list(tables))
+    # Created before this attempt started: the table's age (the server's clock) against the
+    # time since `started` (ours), taken after the query, so a table of this attempt is
+    # never old enough; one made a second before the start may wait for the next attempt.
+    since_start = (dt.datetime.now() - started).total_seconds()
+    found = {
+        Relation(row["database_name"], row["table_name"])
+        for row in rows
+        if row["kind"] in ATTEMPT_LEFTOVERS and row["model_name"] in tables[row["database_name"]]
+        and int(row["age_seconds"]) > since_start
+    }
+    return sorted(found, key=lambda r: (r.database, r.identifier))
 
 
 def drop_orphans(ctx: RunContext) -> list[str]:
@@ -74,8 +80,8 @@ def steps(plan: RefillPlan) -> list[Step]:
         key="finish:drop-orphans",
         phase=PHASE,
         title="drop staging and dbt intermediates left by interrupted attempts",
-        statements=("DROP TABLE … for tables named <plan model>__dbt_new_data_* / __refill_stage / __dbt_tmp "
-                    "created before this attempt",),
+        statements=("DROP TABLE … for the leftovers (refill.orphan_tables_query: <plan model>__dbt_new_data_* / "
+                    "__refill_stage / __dbt_tmp / __dbt_backup) created before this attempt",),
         action=lambda ctx: {"dropped": drop_orphans(ctx)},
         repeat_on_resume=True,
     ))

@@ -20,6 +20,7 @@ from refill.graph import ProjectGraph
 from refill.phases.cohort import month_vars
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
+from refill.session import records
 from refill.sql import table
 from refill.warehouse import Warehouse
 
@@ -83,6 +84,9 @@ def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> l
     return problems
 
 
+PARTITIONING_COLUMNS = ("table_name", "partition_key", "problem")  # read of partitioning_problems_query
+
+
 def check_partitioning(session, manifest, schema: str, cohort_names: set[str]) -> list[PreflightProblem]:
     """Cohort tables whose partitions refill cannot place in months, as ``partitioning``
     problems (exit 5): Phase 1 swaps, backs up and restores whole months, so a partition
@@ -98,7 +102,10 @@ def check_partitioning(session, manifest, schema: str, cohort_names: set[str]) -
         PreflightProblem(kind="partitioning", model=table,
                          message=f"partitioned by {key or 'tuple()'}: {problem}; "
                                  "partition it by toStartOfMonth(), toYYYYMM() or a day, or leave it out of the cohort")
-        for table, key, problem in session.show(query, manifest=manifest).rows
+        for table, key, problem in (
+            (r["table_name"], r["partition_key"], r["problem"])
+            for r in records(session.show(query, manifest=manifest), PARTITIONING_COLUMNS,
+                             "refill.partitioning_problems_query"))
     ]
 
 
@@ -182,7 +189,7 @@ def check_price_coverage(ctx: RunContext) -> dict:
 
 
 def backup_table_suffix(plan: RefillPlan) -> str:
-    """The backups of a run are ``<table>__refill_backup_<run id>`` (see refill.backup_table_name)."""
+    """The suffix of a run's backups: its run id (named by refill.backup_table_name, found by their marker)."""
     return plan.run_id
 
 

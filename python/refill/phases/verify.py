@@ -3,35 +3,15 @@ duplicate keys in any touched partition, and the canary again."""
 
 from __future__ import annotations
 
-import json
-import shlex
-
 from refill import checks
-from refill.errors import BadInput, CheckFailed
+from refill.errors import BadInput
 from refill.graph import Relation
 from refill.phases import canary
+from refill.phases.check_failure import fail_with_rollback
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.sql import ident, literal
 
 PHASE = "phase4"
-
-
-def rollback_command(ctx: RunContext) -> str:
-    session, plan = ctx.session, ctx.plan
-    parts = ["python", "-m", "refill", "rollback", "--run", plan.run_id, "--project-dir", str(session.project_dir),
-             "--profiles-dir", str(session.profiles_dir), "--target", plan.target]
-    if ctx.state_root:
-        parts += ["--state-dir", str(ctx.state_root)]
-    if session.cli_vars:  # a project that needs --vars to parse needs them to roll back
-        parts += ["--vars", json.dumps(dict(session.cli_vars), sort_keys=True, default=str)]
-    return shlex.join(parts)
-
-
-def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
-    shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
-    hint = (f" Backups of the rewritten months are kept; to restore them: {rollback_command(ctx)}"
-            if not ctx.plan.skip_cohort else "")
-    raise CheckFailed(f"{what} failed: {shown}.{hint}")
 
 
 def priced_days_sql(plan: RefillPlan, column: str | None = None) -> str:

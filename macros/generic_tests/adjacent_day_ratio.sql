@@ -8,3 +8,8 @@
 {% test adjacent_day_ratio(model, column_name, date_column, group_by=[], threshold=1.5, zero_is_anomaly=false, start_date=none, end_date=none) %}
   {{ return(adapter.dispatch('test_adjacent_day_ratio', 'refill')(model, column_name, date_column, group_by, threshold, zero_is_anomaly, start_date, end_date)) }}
 {% endtest %}
+
+{#- The implementation, overridable through dispatch (`default__test_adjacent_day_ratio`). -#}
+{% macro default__test_adjacent_day_ratio(model, column_name, date_column, group_by=[], threshold=1.5, zero_is_anomaly=false, start_date=none, end_date=none) %}
+  {{ refill.canary_query(model, date_column, column_name, group_by, start_date, end_date, threshold, zero_is_anomaly) }}
+{% endmacro %}

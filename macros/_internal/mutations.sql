@@ -1,4 +1,19 @@
 {#-
+  Mutations: killing failed ones and waiting until every pending one has been attempted.
+  Private helpers (not dispatched): call them with the package prefix, `refill._quote(…)`.
+-#}
+
+{#- One KILL MUTATION for [{table, mutation_id}] of a database; SYNC waits until they are gone. -#}
+{% macro _kill_mutations_sql(database, mutations) %}
+  {%- set matches = [] -%}
+  {%- for mutation in mutations -%}
+    {%- do matches.append('(table = ' ~ refill._string_literal(mutation.table) ~ ' AND mutation_id = ' ~ refill._string_literal(mutation.mutation_id) ~ ')') -%}
+  {%- endfor -%}
+  {{ return('KILL MUTATION' ~ refill._on_cluster() ~ ' WHERE database = ' ~ refill._string_literal(database)
+      ~ ' AND (' ~ matches | join(' OR ') ~ ') SYNC') }}
+{% endmacro %}
+
+{#-
   Waits (bounded) until every unfinished mutation in scope has been attempted: done,
   killed, or failed at least once. A server forgets failure reasons when it restarts
   (an embedded engine restarts with every process), so right after a start a poisoned

@@ -1,0 +1,134 @@
+"""The package macros whose rows Python reads (issue #17): each is dispatched, so a project
+may override it; Python reads their columns by name, the names it reads are pinned here
+against what the package returns, and an override that reorders them is read right while
+one that drops a column is refused by name. Also pins the one definition of a leftover
+table (`_leftover_kind_sql`, `_leftover_model_sql`) that cleanup, the finish phase and the
+views share."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from macro_project import PROJECT, MacroProject
+from refill.checks import DUPLICATE_KEYS_COLUMNS
+from refill.errors import StepFailed
+from refill.phases import canary
+from refill.phases.finish import LEFTOVER_COLUMNS
+from refill.phases.preflight import PARTITIONING_COLUMNS
+from refill.settings import Canary
+
+pytestmark = [pytest.mark.engine]
+
+# swap_months reads month_partitions_query's rows by position, in Jinja: pinned with the order
+MONTH_PARTITIONS_COLUMNS = ["table_name", "month", "partition_id", "rows"]
+DOUBLED = Canary(model="shapes.doubled", date_column="date", value_column="usd", group_by=("token",))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = MacroProject(
+        tmp_path_factory.mktemp("shapes"), schema="shapes",
+        project_config={"dispatch": [{"macro_namespace": "refill", "search_order": [PROJECT, "refill"]}]})
+    w = project.warehouse
+    w.execute("CREATE TABLE shapes.doubled (date Date, token String, usd Float64) "
+              "ENGINE = ReplacingMergeTree ORDER BY (date, token) PARTITION BY toStartOfMonth(date)")
+    w.execute("INSERT INTO shapes.doubled SELECT addDays(toDate('2026-03-20'), number), 'GNO', "
+              "if(addDays(toDate('2026-03-20'), number) >= '2026-04-01', 200, 100) FROM numbers(20)")
+    w.execute("CREATE TABLE shapes.by_year (date Date, k Int64) ENGINE = MergeTree ORDER BY k PARTITION BY toYear(date)")
+    w.execute("INSERT INTO shapes.by_year VALUES ('2026-04-02', 1)")
+    # rows for every pinned query: dbt returns an empty result without its columns
+    w.execute("CREATE TABLE shapes.dups (date Date, k Int64) "
+              "ENGINE = ReplacingMergeTree ORDER BY k PARTITION BY toStartOfMonth(date)")
+    w.execute("SYSTEM STOP MERGES shapes.dups")
+    for _ in range(2):
+        w.execute("INSERT INTO shapes.dups VALUES ('2026-04-02', 1)")
+    w.execute("CREATE TABLE shapes.dups__dbt_tmp AS shapes.dups")
+    project.parse()
+    yield project
+    project.close()
+
+
+def columns(project, sql: str) -> list[str]:
+    result = project.dbt("show", "--inline", sql, "--limit", "-1", reuse=True).result
+    return list(result.result.results[0].agate_table.column_names)
+
+
+@pytest.mark.parametrize("call, needed", [
+    ("canary_query('shapes.doubled', 'date', 'usd', ['token'], '2026-04-01', '2026-04-08')", canary.COLUMNS),
+    ("partitioning_problems_query('shapes', ['by_year'])", PARTITIONING_COLUMNS),
+    ("duplicate_keys_query('shapes', ['dups'], ['2026-04-01'])", DUPLICATE_KEYS_COLUMNS),
+    ("orphan_tables_query('shapes')", LEFTOVER_COLUMNS),
+], ids=lambda v: v.split("(")[0] if isinstance(v, str) else "")
+def test_the_package_returns_every_column_python_reads(project, call, needed):
+    returned = columns(project, f"{{{{ refill.{call} }}}}")
+    assert returned and set(needed) <= set(returned)
+
+
+def test_month_partitions_query_keeps_the_column_order_swap_months_reads(project):
+    sql = "{{ refill.month_partitions_query('shapes', ['doubled'], ['2026-04-01']) }}"
+    assert columns(project, sql)[:4] == MONTH_PARTITIONS_COLUMNS
+
+
+def test_an_override_that_reorders_the_canarys_columns_is_read_by_name(project):
+    project.write("macros/canary_reordered.sql", """
+        {% macro default__canary_query(model, date_column, value_column, group_by, start_date, end_date, threshold, zero_is_anomaly, where) %}
+          {{ return('SELECT reason, ratio, value, previous, day, entity FROM ('
+                    ~ refill.default__canary_query(model, date_column, value_column, group_by, start_date, end_date,
+                                                   threshold, zero_is_anomaly, where) ~ ')') }}
+        {% endmacro %}
+    """)
+    try:
+        project.parse()
+        (violation,) = canary.scan(project.session, project.manifest, DOUBLED, dt.date(2026, 4, 1), dt.date(2026, 4, 8))
+        assert (violation.entity, violation.day, violation.previous, violation.value, violation.ratio) == (
+            "GNO", dt.date(2026, 4, 1), 100, 200, 2)
+        assert violation.reason == "ratio above 1.5"
+    finally:
+        (project.project_dir / "macros" / "canary_reordered.sql").unlink()
+        project.parse()
+
+
+def test_an_override_that_drops_a_column_is_refused_by_name(project):
+    project.write("macros/canary_short.sql", """
+        {% macro default__canary_query(model, date_column, value_column, group_by, start_date, end_date, threshold, zero_is_anomaly, where) %}
+          {{ return('SELECT entity, day, value FROM ('
+                    ~ refill.default__canary_query(model, date_column, value_column, group_by, start_date, end_date,
+                                                   threshold, zero_is_anomaly, where) ~ ')') }}
+        {% endmacro %}
+    """)
+    try:
+        project.parse()
+        with pytest.raises(StepFailed, match=r"refill.canary_query returned columns \(entity, day, value\) "
+                                             r"without previous, ratio, reason"):
+            canary.scan(project.session, project.manifest, DOUBLED, dt.date(2026, 4, 1), dt.date(2026, 4, 8))
+    finally:
+        (project.project_dir / "macros" / "canary_short.sql").unlink()
+        project.parse()
+
+
+LEFTOVER_NAMES = {
+    # name: (kind, the table it belongs to)
+    "fct_a__dbt_tmp": ("dbt_tmp", "fct_a"),
+    "fct_a__dbt_view_tmp": ("dbt_tmp", "fct_a"),
+    "int_b__dbt_new_data_1a2b_3c": ("dbt_new_data", "int_b"),
+    "int_b__dbt_distributed_new_data": ("dbt_new_data", "int_b"),
+    "int_b__dbt_backup": ("dbt_backup", "int_b"),
+    "int_b__refill_stage": ("refill_stage", "int_b"),
+    # a model whose own name holds a marker owns its leftovers
+    "fct_a__dbt_tmp_x__dbt_backup": ("dbt_backup", "fct_a__dbt_tmp_x"),
+    "int_b": ("", ""),
+    "int_b__refill_stage_old": ("", ""),
+    "fct_a__dbt_tmp_old": ("", ""),
+    "t__refill_backup_run1": ("", ""),  # named like a backup, but no marker: not refill's
+}
+
+
+def test_a_leftover_is_known_by_its_name_and_belongs_to_the_table_before_its_last_marker(project):
+    names = ", ".join(f"'{name}'" for name in LEFTOVER_NAMES)
+    rows = project.show(
+        "SELECT name, kind, if(kind = '', '', {{ refill._leftover_model_sql('kind') }}) AS owner FROM ("
+        "SELECT name, comment, {{ refill._leftover_kind_sql() }} AS kind FROM ("
+        f"SELECT arrayJoin([{names}]) AS name, '' AS comment))")
+    assert {r["name"]: (r["kind"], r["owner"]) for r in rows} == LEFTOVER_NAMES

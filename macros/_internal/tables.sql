@@ -1,0 +1,94 @@
+{#-
+  Tables as the catalog (system.tables, system.columns) knows them, and their DDL.
+  Private helpers (not dispatched): call them with the package prefix, `refill._quote(…)`.
+-#}
+
+{#-
+  Every ClickHouse database the project writes: the target schema and the schema of each
+  model, seed and snapshot in the graph (a custom schema='x' lands in `<target schema>_x`),
+  sorted. Empty of custom schemas while dbt parses (the graph is only there at execution).
+-#}
+{% macro _project_databases() %}
+  {%- set databases = [target.schema] -%}
+  {%- if execute -%}
+    {%- for node in graph.nodes.values() -%}
+      {%- if node.resource_type in ('model', 'seed', 'snapshot') and node.config.materialized != 'ephemeral'
+            and node.schema and node.schema not in databases -%}
+        {%- do databases.append(node.schema) -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {{ return(databases | sort) }}
+{% endmacro %}
+
+{#- A compiler error naming the first of `tables` that does not exist in `database`. -#}
+{% macro _require_tables(database, tables) %}
+  {%- set result = run_query(
+      "SELECT DISTINCT name FROM " ~ refill._system_table('tables') ~ " WHERE database = " ~ refill._string_literal(database)
+      ~ " AND name IN (" ~ refill._literal_list(tables) ~ ")") -%}
+  {#- rows, not columns[0]: an empty result may come back without columns -#}
+  {%- set existing = [] -%}
+  {%- for row in result.rows -%}{%- do existing.append(row[0]) -%}{%- endfor -%}
+  {%- for table in tables -%}
+    {%- if table not in existing -%}
+      {{ exceptions.raise_compiler_error("refill: table " ~ refill._table(database, table) ~ " does not exist") }}
+    {%- endif -%}
+  {%- endfor -%}
+{% endmacro %}
+
+{#-
+  {table: sorting key expression} from system.tables; a compiler error for a table that
+  does not exist or has no sorting key (duplicates cannot be defined without one).
+-#}
+{% macro _sorting_keys(database, tables) %}
+  {%- set result = run_query(
+      "SELECT DISTINCT name, sorting_key FROM " ~ refill._system_table('tables') ~ " WHERE database = " ~ refill._string_literal(database)
+      ~ " AND name IN (" ~ refill._literal_list(tables) ~ ")") -%}
+  {%- set keys = {} -%}
+  {%- for row in result.rows -%}{%- do keys.update({row[0]: row[1]}) -%}{%- endfor -%}
+  {%- for table in tables -%}
+    {%- if table not in keys -%}
+      {{ exceptions.raise_compiler_error("refill: table " ~ refill._table(database, table) ~ " does not exist") }}
+    {%- elif (keys[table] or '') | trim == '' -%}
+      {{ exceptions.raise_compiler_error("refill: table " ~ refill._table(database, table) ~ " has no sorting key (ORDER BY tuple()), so duplicate keys cannot be checked") }}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(keys) }}
+{% endmacro %}
+
+{#-
+  REPLACE PARTITION needs the staging table and the target to hold the same columns with
+  the same types (in any order); otherwise it fails with Code 122, in the middle of Phase 1.
+  Preflight compares every cohort model with its table before anything is written (and
+  applies on_schema_change); a difference found here was missed there: fail before any
+  partition moves, naming the columns.
+-#}
+{% macro _require_swappable_columns(staging_relation, target_relation) %}
+  {%- set differing_sql -%}
+    SELECT name, arrayStringConcat(arraySort(groupUniqArray(concat(table, ': ', type))), ', ')
+    FROM {{ refill._system_table('columns') }}
+    WHERE database = {{ refill._string_literal(target_relation.schema) }}
+      AND table IN ({{ refill._string_literal(target_relation.identifier) }}, {{ refill._string_literal(staging_relation.identifier) }})
+    GROUP BY name
+    HAVING uniqExact(table) != 2 OR uniqExact(type) != 1
+    ORDER BY name
+  {%- endset -%}
+  {%- set differing = [] -%}
+  {%- for row in run_query(differing_sql).rows -%}
+    {%- do differing.append(row[0] ~ ' (' ~ row[1] ~ ')') -%}
+  {%- endfor -%}
+  {%- if differing | length > 0 -%}
+    {{ exceptions.raise_compiler_error("refill: " ~ target_relation ~ ": the month recompute's columns differ from the table's, so its months cannot be swapped: " ~ differing | join('; ') ~ ". Check on_schema_change, or migrate the table first.") }}
+  {%- endif -%}
+{% endmacro %}
+
+{#- ALTER TABLE … MODIFY COMMENT, on every replica. -#}
+{% macro _comment_sql(database, table_name, comment) %}
+  {{ return('ALTER TABLE ' ~ refill._table(database, table_name) ~ refill._on_cluster()
+      ~ ' MODIFY COMMENT ' ~ refill._string_literal(comment) ~ ' SETTINGS alter_sync = 2') }}
+{% endmacro %}
+
+{#- DROP TABLE IF EXISTS … SYNC: gone when the statement returns, not later (Atomic databases delay drops). -#}
+{% macro _drop_table_sql(database, table_name) %}
+  {{ return('DROP TABLE IF EXISTS ' ~ refill._table(database, table_name) ~ refill._on_cluster() ~ ' SYNC') }}
+{% endmacro %}

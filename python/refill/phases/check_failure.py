@@ -1,0 +1,31 @@
+"""How a failed check after Phase 1 ends a run: the one message that says how to roll back.
+
+Phase 1.5 (the canary) and Phase 4 (verify) both fail this way; it lives apart from both so
+neither phase imports the other.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from refill.errors import CheckFailed
+from refill.phases.context import RunContext
+
+
+def rollback_command(ctx: RunContext) -> str:
+    session, plan = ctx.session, ctx.plan
+    parts = ["python", "-m", "refill", "rollback", "--run", plan.run_id, "--project-dir", str(session.project_dir),
+             "--profiles-dir", str(session.profiles_dir), "--target", plan.target]
+    if ctx.state_root:
+        parts += ["--state-dir", str(ctx.state_root)]
+    if session.cli_vars:  # a project that needs --vars to parse needs them to roll back
+        parts += ["--vars", json.dumps(dict(session.cli_vars), sort_keys=True, default=str)]
+    return shlex.join(parts)
+
+
+def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
+    shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
+    hint = (f" Backups of the rewritten months are kept; to restore them: {rollback_command(ctx)}"
+            if not ctx.plan.skip_cohort else "")
+    raise CheckFailed(f"{what} failed: {shown}.{hint}")
