@@ -276,3 +276,63 @@ def trace_models(
         if own is not None:
             known[own] = dependence
     return result
+
+
+# -- the grain of a model's date column --------------------------------------------------------
+
+DAY_PLACEHOLDER = "__refill_day"
+_PERIOD_FUNCTIONS = {"tostartofweek", "tomonday", "tostartofmonth", "tostartofquarter", "tostartofyear",
+                     "tostartofisoyear", "tostartoffortnight"}
+
+
+@dataclass(frozen=True)
+class Grain:
+    """How a model's date column relates to a day: ``period`` is a ClickHouse expression of
+    ``__refill_day`` giving the period a day falls in (``toStartOfWeek(__refill_day, 1)``), None
+    for a daily column; ``upstream`` is the (database, table, column) the column is read
+    from unchanged when the period is decided there (a weekly model over a weekly model)."""
+
+    period: str | None = None
+    upstream: tuple[str, str, str] | None = None
+
+    def on(self, day_sql: str) -> str | None:
+        return self.period.replace(DAY_PLACEHOLDER, day_sql) if self.period else None
+
+
+def _period_call(node: exp.Expression) -> exp.Expression | None:
+    for sub in node.walk():  # outermost first: toStartOfMonth(toStartOfWeek(d)) is a month
+        if isinstance(sub, (exp.TimestampTrunc, exp.DateTrunc)):
+            if isinstance(sub, exp.TimestampTrunc) or str(sub.text("unit") or "").upper() != "DAY":
+                return sub
+        if isinstance(sub, exp.Anonymous) and str(sub.this).lower() in _PERIOD_FUNCTIONS:
+            return sub
+    return None
+
+
+def grain_of(sql: str, column: str, schema: Mapping) -> Grain:
+    """The grain of output ``column`` of a compiled SELECT (``Grain()``: daily, or not traced).
+
+    Why from the SQL: a weekly model's ``week`` is a Date like a daily one; only the expression
+    that computed it says a row stands for the seven days from it."""
+    from sqlglot.lineage import lineage
+
+    try:
+        root = lineage(column, sql, schema=dict(schema), dialect=DIALECT)
+        nodes = list(root.walk())
+    except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError):
+        return Grain()
+    for node in nodes:
+        if isinstance(node.expression, exp.Table):
+            continue
+        call = _period_call(node.expression)
+        if call is None:
+            continue
+        call = call.copy()
+        target = call.this if isinstance(call, (exp.TimestampTrunc, exp.DateTrunc)) else call.expressions[0]
+        target.replace(exp.column(DAY_PLACEHOLDER))
+        return Grain(period=call.sql(dialect=DIALECT))
+    leaves = [n for n in nodes if isinstance(n.expression, exp.Table)]
+    if len(leaves) == 1:
+        table_node = leaves[0].expression
+        return Grain(upstream=(table_node.db.lower(), table_node.name.lower(), leaves[0].name.split(".")[-1]))
+    return Grain()

@@ -194,3 +194,11 @@ def test_a_leftover_belongs_to_the_model_before_its_marker():
     assert model_of_leftover("other__dbt_tmp", models) is None
     assert model_of_leftover("int_b", models) is None
     assert model_of_leftover("__dbt_tmp", models) is None
+
+
+def test_a_feed_within_its_expected_lag_is_not_missing_and_one_behind_it_is():
+    """A daily feed lands a day late: on --today nothing has arrived for today yet."""
+    priced = {"GNO": (D(2026, 1, 1), days(1, 26)), "WETH": (D(2026, 1, 1), days(1, 26))}
+    assert missing_days(priced, D(2026, 4, 1), D(2026, 4, 27), lag_days=1) == {}
+    assert missing_days(priced, D(2026, 4, 1), D(2026, 4, 27), lag_days=0) == {D(2026, 4, 27): ["GNO", "WETH"]}
+    assert missing_days(priced, D(2026, 4, 1), D(2026, 4, 28), lag_days=1) == {D(2026, 4, 27): ["GNO", "WETH"]}
