@@ -251,14 +251,14 @@ def price_damage_scan(
         grain = grain_of(relation, day_column)
         if grain.period:
             if not model.keys:
-                scan.not_checked[relation] = (f"{day_column} is {grain.period.split('(')[0]}(…) and the model has no "
-                                              "unique_key or ORDER BY to compare its periods by")
+                scan.not_checked[relation] = (f"{day_column} is a {grain.unit} and the model has no unique_key or "
+                                              "ORDER BY to compare its periods by")
                 continue
             if not model.sql:
-                scan.not_checked[relation] = f"{day_column} is {grain.period.split('(')[0]}(…) and dbt compiled no SQL"
+                scan.not_checked[relation] = f"{day_column} is a {grain.unit} and dbt compiled no SQL to recompute"
                 continue
-            scan.checked[relation] = (f"the {grain.period.split('(')[0]}(…) periods of {day_column} holding a gap day "
-                                      f"equal a recompute on {', '.join(price_columns)}")
+            scan.checked[relation] = (f"each {grain.unit} of {day_column} holding a gap day equals a recompute of its "
+                                      f"SQL on {', '.join(price_columns)}")
             if days:
                 scan.periods += _period_mismatches(warehouse, model, stored, day_column, grain, days, price_columns,
                                                    columns)

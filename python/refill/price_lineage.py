@@ -295,6 +295,17 @@ class Grain:
     period: str | None = None
     upstream: tuple[str, str, str] | None = None
 
+    @property
+    def unit(self) -> str | None:
+        """``week``, ``month``, ``quarter``, ``year``, ``fortnight`` (None: daily)."""
+        if not self.period:
+            return None
+        text = self.period.lower()
+        for unit in ("fortnight", "week", "monday", "quarter", "month", "year"):
+            if unit in text:
+                return "week" if unit == "monday" else unit
+        return "period"
+
     def on(self, day_sql: str) -> str | None:
         return self.period.replace(DAY_PLACEHOLDER, day_sql) if self.period else None
 
