@@ -97,7 +97,9 @@ GROUP BY date, token
 
 def test_an_append_into_rmt_consumer_repaired_correctly_is_judged_by_its_final_rows(tmp_path):
     """After the re-pull its gap day holds the old zero row beside the corrected one until a
-    merge; readers (FINAL, or after the merge) get the corrected one: not damage."""
+    merge; readers (FINAL, or after the merge) get the corrected one: not damage. The unmerged
+    duplicates are still said, apart from damage, with the command that merges them (they were
+    not mentioned at all: the duplicate-key check read the cohort only)."""
     project = IncidentProject(tmp_path, models={"prices.sql": PRICES_VIEW, "volume_daily.sql": VOLUME_COHORT,
                                                 "usd_append.sql": APPEND_INTO_RMT},
                               raw_tables=RAW_TABLES, feed=feed, prices_model="prices")
@@ -105,8 +107,16 @@ def test_an_append_into_rmt_consumer_repaired_correctly_is_judged_by_its_final_r
         project.replay([GAP], TODAY, history_start=HISTORY_START)
         project.build_truth(TODAY, history_start=HISTORY_START)
         project.lab.warehouse.execute("SYSTEM STOP MERGES inc.usd_append")  # keep the physical duplicates
-    result = project.refill(*run_args(GAP, TODAY))
+    report_path = tmp_path / "report.json"
+    result = project.refill(*run_args(GAP, TODAY, "--report", str(report_path)))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    (phase4,) = [s for s in report_of(report_path)["steps"] if s["key"] == "phase4"]
+    (duplicates,) = phase4["details"]["physical_duplicates_not_damage"]
+    assert duplicates["model"] == "usd_append" and duplicates["relation"] == "inc.usd_append"
+    assert duplicates["duplicates"] > 0 and duplicates["key"] == "date, token"
+    line = next(line for line in result.stdout.splitlines() if "physical duplicates" in line)
+    assert "not damage" in line and "inc.usd_append" in line and "refill.optimize_partitions_final" in line
+    assert "usd_append" in phase4["details"]["checked"]
     with project:
         assert project.rows(f"SELECT countIf(volume_usd = 0) FROM inc.usd_append WHERE date = '{GAP}'") == [(3,)]
         final = project.rows("SELECT * FROM inc.usd_append FINAL EXCEPT SELECT * FROM inc_truth.usd_append")

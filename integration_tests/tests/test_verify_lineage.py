@@ -139,15 +139,15 @@ def test_detect_reads_the_lineage_and_a_feed_within_its_expected_lag_is_not_miss
     assert found.returncode == 3, found.stdout[-3000:] + found.stderr[-3000:]
     report = json.loads(found.stdout)
     assert report["expected_lag_days"] == 1
-    by_day = {d["day"]: d for d in report["days"]}
-    # a week or a month is repaired from its first day
-    assert set(by_day) == {str(GAP_MONTH), str(GAP_WEEK), str(GAP)}, by_day
-    assert all(d["missing_entities"] == [] for d in by_day.values())
-    assert set(by_day[str(GAP)]["damaged"]) == {"value_daily", "shape_date32", "shape_tz"}
-    assert set(by_day[str(GAP_WEEK)]["damaged"]) == {"value_weekly"}
-    assert set(by_day[str(GAP_MONTH)]["damaged"]) == {"value_monthly"}
+    (day,) = report["days"]
+    assert day["day"] == str(GAP) and day["missing_entities"] == []
+    assert set(day["damaged"]) == {"value_daily", "shape_date32", "shape_tz"}
+    assert report["periods"] == [
+        {"model": "value_monthly", "unit": "month", "first_day": str(GAP_MONTH), "keys": 3},
+        {"model": "value_weekly", "unit": "week", "first_day": str(GAP_WEEK), "keys": 3},
+    ]
     assert report["not_checked"]["shape_totals"].startswith("no date column")
-    assert report["command"].startswith(f"python -m refill run --from-date {GAP_MONTH} --today {tomorrow}")
+    assert report["command"].startswith(f"python -m refill run --from-date {GAP} --today {tomorrow}")
 
     strict = project.refill("detect", "--today", str(tomorrow), "--format", "json", "--expected-lag", "0")
     assert strict.returncode == 3

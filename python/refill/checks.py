@@ -167,6 +167,7 @@ class PeriodMismatch:
     period: dt.date
     rows: int
     columns: tuple[str, ...]
+    unit: str = "period"  # week, month …
 
 
 @dataclass
@@ -320,8 +321,8 @@ def _period_mismatches(warehouse: Warehouse, model, stored: str, day_column: str
         f" WHERE s.__present IS NULL OR r.__present IS NULL OR {' OR '.join(differs)}"
         " GROUP BY period ORDER BY period SETTINGS join_use_nulls = 1"
     )
-    return [PeriodMismatch(model.name, period, int(n), tuple(c for c, k in zip(price_columns, counts) if k))
-            for period, n, *counts in rows]
+    return [PeriodMismatch(model.name, period, int(n), tuple(c for c, k in zip(price_columns, counts) if k),
+                           grain.unit or "period") for period, n, *counts in rows]
 
 
 def usd_columns(columns: dict[str, str]) -> list[tuple[str, str | None]]:

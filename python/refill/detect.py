@@ -80,14 +80,20 @@ class Detection:
     command: str | None
     not_checked: dict[str, str] = field(default_factory=dict)  # model -> why it was not checked
     lag_days: int = 0
+    # weeks/months (model, unit, first day, keys off) that differ from a recompute of their SQL
+    periods: list[tuple[str, str, dt.date, int]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not self.days
+        return not self.days and not self.periods
 
     @property
     def from_date(self) -> dt.date | None:
-        return self.days[0].day if self.days else None
+        """The first damaged or unpriced day; a week or month alone gives its first day in the
+        window (a refill from a day inside it recomputes the whole period anyway)."""
+        if self.days:
+            return self.days[0].day
+        return min(first for _, _, first, _ in self.periods) if self.periods else None
 
     @property
     def backfill_first(self) -> bool:
@@ -107,6 +113,7 @@ class Detection:
             "expected_lag_days": self.lag_days,
             "days": [{"day": d.day.isoformat(), "missing_entities": d.missing_entities, "damaged": d.damaged}
                      for d in self.days],
+            "periods": [{"model": m, "unit": u, "first_day": p.isoformat(), "keys": n} for m, u, p, n in self.periods],
             "clean": self.clean,
             "backfill_first": self.backfill_first,
             "from_date": self.from_date.isoformat() if self.from_date else None,
@@ -162,7 +169,8 @@ def format_text(found: Detection) -> str:
         lines.append("clean: every entity is priced on every day it is due, and no price-derived column of a checked "
                      "model reads 0 where a price exists.")
         return "\n".join(lines)
-    width = max([len(m) for d in found.days for m in d.damaged] + [len("damaged model")])
+    width = max([len(m) for d in found.days for m in d.damaged] + [len(p[0]) for p in found.periods]
+                + [len("damaged model")])
     lines.append(f"{'day':<10}  {'missing prices':>14}  {'damaged model'.ljust(width)}  {'rows':>6}")
     for finding in found.days:
         missing = f"{len(finding.missing_entities)} of {found.entities}"
@@ -170,10 +178,13 @@ def format_text(found: Detection) -> str:
         for i, (model, rows) in enumerate(models):
             head = f"{finding.day.isoformat():<10}  {missing:>14}" if i == 0 else " " * 26
             lines.append(f"{head}  {model.ljust(width)}  {rows if model != '-' else '':>6}")
+    for model, unit, first_day, keys in found.periods:
+        lines.append(f"{first_day.isoformat():<10}  {'(' + unit + ')':>14}  {model.ljust(width)}  {keys:>6}")
     lines.append("")
     damaged_days = sum(1 for d in found.days if d.damaged)
     lines.append(f"{damaged_days} day(s) with damaged rows, {sum(1 for d in found.days if d.missing_entities)} "
-                 f"day(s) missing prices.")
+                 f"day(s) missing prices, {len(found.periods)} week(s)/month(s) off a recompute of their SQL "
+                 "(keys that differ).")
     if found.backfill_first:
         short = [f"{d.day}: {', '.join(d.missing_entities[:5])}{' …' if len(d.missing_entities) > 5 else ''}"
                  for d in found.days if d.missing_entities]
@@ -297,12 +308,14 @@ def detect(options: DetectOptions) -> Detection:
         damaged: dict[dt.date, dict[str, int]] = {}
         for z in scan.zero:
             damaged.setdefault(z.day, {})[z.relation] = max(damaged.get(z.day, {}).get(z.relation, 0), z.rows)
-        for p in scan.periods:  # a week or month off its recompute: repaired from its first day
-            damaged.setdefault(max(p.period, first), {})[p.relation] = p.rows
+        periods = [(p.relation, p.unit, max(p.period, first), p.rows) for p in scan.periods]
     days = [DayFinding(day, missing.get(day, []), damaged.get(day, {})) for day in sorted({*missing, *damaged})]
-    command = repair_command(days[0].day, last, options.passthrough) if days else None
-    return Detection(session.target_name, session.schema, first, last, settings.prices_model, entities,
-                     len(priced), sorted(scan.checked), days, command, not_checked=scan.not_checked, lag_days=lag)
+    found = Detection(session.target_name, session.schema, first, last, settings.prices_model, entities,
+                      len(priced), sorted(scan.checked), days, None, not_checked=scan.not_checked, lag_days=lag,
+                      periods=sorted(periods, key=lambda p: (p[2], p[0])))
+    if found.from_date is not None:
+        found.command = repair_command(found.from_date, last, options.passthrough)
+    return found
 
 
 def run_detect(options: DetectOptions, *, output_format: str = "text") -> int:
