@@ -313,8 +313,10 @@ class Grain:
 def _period_call(node: exp.Expression) -> exp.Expression | None:
     for sub in node.walk():  # outermost first: toStartOfMonth(toStartOfWeek(d)) is a month
         if isinstance(sub, (exp.TimestampTrunc, exp.DateTrunc)):
-            if isinstance(sub, exp.TimestampTrunc) or str(sub.text("unit") or "").upper() != "DAY":
-                return sub
+            unit = sub.args.get("unit")
+            unit = (unit.name if isinstance(unit, exp.Expression) else str(unit or "")).upper()
+            if unit in ("WEEK", "MONTH", "QUARTER", "YEAR") or unit.startswith("WEEK"):
+                return sub  # a day, an hour or a minute is still a day's row
         if isinstance(sub, exp.Anonymous) and str(sub.this).lower() in _PERIOD_FUNCTIONS:
             return sub
     return None

@@ -118,3 +118,20 @@ def test_only_columns_carrying_a_price_value_are_values_not_counts_or_labels_dec
     assert traced["balances"].values == {"value_in_dollars", "balance_usd"}
     assert traced["buckets"].columns == {"bucket", "unpriced", "balance_usd"}
     assert traced["buckets"].values == {"balance_usd"}
+
+
+def test_a_date_column_s_grain_comes_from_its_sql_or_the_model_it_reads_it_from():
+    from refill.price_lineage import grain_of
+
+    weekly = """
+    WITH d AS (SELECT toStartOfWeek(t.day, 1) AS wk, t.token AS token FROM raw.transfers AS t)
+    SELECT wk AS week, token FROM d
+    """
+    assert grain_of(weekly, "week", SCHEMA).on("toDate('2026-04-17')") == "toStartOfWeek(toDate('2026-04-17'), 1)"
+    assert grain_of(weekly, "week", SCHEMA).unit == "week"
+    monthly = grain_of("SELECT toStartOfMonth(day) AS month FROM raw.transfers", "month", SCHEMA)
+    assert monthly.unit == "month" and monthly.period
+    for daily in ("toStartOfDay(day)", "toDate(day)", "date_trunc('day', day)", "day"):
+        found = grain_of(f"SELECT {daily} AS d FROM raw.transfers", "d", SCHEMA)
+        assert found.period is None, daily
+    assert grain_of("SELECT date FROM inc.cumulative", "date", SCHEMA).upstream == ("inc", "cumulative", "date")
