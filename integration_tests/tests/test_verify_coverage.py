@@ -52,9 +52,11 @@ def test_prices_on_price_date_and_a_block_date_model_are_verified_after_a_correc
         assert differing(project.diff()) == {}
     (phase4,) = [s for s in report_of(report_path)["steps"] if s["key"] == "phase4"]
     assert phase4["details"]["checked"] == ["volume_daily"]
-    assert phase4["details"]["not_checked"] == {"prices": "no *_usd column"}
-    assert "zero-USD check: 1 of 2 model(s) checked" in result.stdout
-    assert "not checked for zero USD: prices: no *_usd column" in result.stdout
+    assert phase4["details"]["not_checked"] == {
+        "prices": "the prices model itself (its gap days are checked before the run)"}
+    assert "damage check: 1 of 2 model(s) checked" in result.stdout
+    assert "checked: volume_daily: 0/NULL in volume_usd on the gap days of block_date" in result.stdout
+    assert "not checked: prices: the prices model itself" in result.stdout
 
 
 def feed_with_a_never_priced_token(day: dt.date) -> dict[str, list[tuple]]:
