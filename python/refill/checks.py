@@ -1,8 +1,10 @@
-"""Data checks on the warehouse: zero-USD rows where a price exists, duplicate keys.
+"""Data checks on the warehouse: price-derived damage (0 where a price exists, weeks and months
+off a recompute), duplicate keys.
 
-Used by Phase 4 (verify) and by ``detect``. Columns and keys are discovered from the
-engine's system tables, so no per-model configuration is needed. On a cluster the system
-tables are read on every replica and the rows of MergeTree tables once per shard.
+Used by Phase 4 (verify) and by ``detect``. Which columns derive from prices comes from the
+column lineage (``refill.model_lineage``); date columns and keys from the engine's system
+tables. On a cluster the system tables are read on every replica and the rows of MergeTree
+tables once per shard.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from refill.sql import data_table, ident, literal
 from refill.warehouse import Warehouse
 
 _DATE_TYPES = ("Date", "Date32", "DateTime", "DateTime64")
-_NUMERIC_PREFIXES = ("Int", "UInt", "Float", "Decimal", "Nullable(Int", "Nullable(UInt", "Nullable(Float", "Nullable(Decimal")
 
 
 @dataclass(frozen=True)
@@ -83,79 +84,6 @@ def _is_date(type_: str) -> bool:
     for wrapper in ("Nullable(", "LowCardinality("):
         type_ = type_.removeprefix(wrapper)
     return type_.startswith(_DATE_TYPES)
-
-
-@dataclass
-class ZeroUsdScan:
-    """Phase 4's zero-USD check: what it found, which models it checked and which it could
-    not, with the reason (never a silent skip)."""
-
-    findings: list[ZeroUsd]
-    checked: list[str]
-    not_checked: dict[str, str]
-
-
-def zero_usd_scan(
-    warehouse: Warehouse,
-    schema: str,
-    relations: Iterable[str],
-    days: Sequence[dt.date],
-    *,
-    date_column: str,
-    priced_days_sql: str | None,
-    entity_columns: Sequence[str] = (),
-    priced_entity_days_sql: str | None = None,
-) -> ZeroUsdScan:
-    """Rows whose ``*_usd`` is 0 or NULL on ``days`` where a price exists, per relation on its
-    own date column (``date_column_of``); ``priced_days_sql`` None: the prices model has no
-    date column, so nothing can be judged.
-
-    Where the relation carries the prices model's entity columns (``entity_columns``, same
-    names), a row is damaged only where *its* entity has a price that day
-    (``priced_entity_days_sql`` returns ``(entity…, day)``): a long-tail token that never has
-    a price legitimately reads 0 and is not damage. Elsewhere, any price that day counts."""
-    scan = ZeroUsdScan([], [], {})
-    day_list = ", ".join(literal(d) for d in days)
-    for relation in relations:
-        columns = relation_columns(warehouse, schema, relation)
-        if not columns:
-            scan.not_checked[relation] = f"no relation {schema}.{relation} in the warehouse"
-            continue
-        pairs = usd_columns(columns)
-        if not pairs:
-            scan.not_checked[relation] = "no *_usd column"
-            continue
-        if priced_days_sql is None:
-            scan.not_checked[relation] = "the prices model has no date column to tell priced days (var refill_date_column)"
-            continue
-        day_column = date_column_of(warehouse, schema, relation, columns, date_column)
-        if day_column is None:
-            scan.not_checked[relation] = ("no date column: its partition key reads none and it has "
-                                          f"{'several' if any(_is_date(t) for t in columns.values()) else 'no'} "
-                                          "Date/DateTime columns (var refill_date_column)")
-            continue
-        scan.checked.append(relation)
-        if not days:
-            continue
-        # a ReplacingMergeTree is judged by what its readers get: an append consumer repaired
-        # correctly holds the old zero row beside the corrected one until a merge
-        engine = (relation_engine(warehouse, schema, relation) or ("", ""))[0]
-        final = " FINAL" if "ReplacingMergeTree" in engine else ""
-        per_entity = bool(entity_columns) and priced_entity_days_sql and all(c in columns for c in entity_columns)
-        if per_entity:
-            entity = ", ".join(ident(c) for c in entity_columns)
-            priced = f"({entity}, toDate({ident(day_column)})) IN ({priced_entity_days_sql})"
-        else:
-            priced = f"day IN ({priced_days_sql})"
-        for usd, native in pairs:
-            damaged = damaged_condition(usd, native)
-            rows = warehouse.rows(
-                f"SELECT toDate({ident(day_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}{final}"
-                f" WHERE day IN ({day_list}) AND {priced} AND {damaged}"
-                " GROUP BY day ORDER BY day"
-            )
-            scan.findings.extend(ZeroUsd(relation, usd, day, int(n)) for day, n in rows)
-    return scan
 
 
 @dataclass(frozen=True)
@@ -329,9 +257,9 @@ def usd_columns(columns: dict[str, str]) -> list[tuple[str, str | None]]:
     """``(usd column, its native column or None)``: ``balance_usd`` pairs with ``balance``."""
     pairs = []
     for name, type_ in columns.items():
-        if name.endswith("_usd") and type_.startswith(_NUMERIC_PREFIXES):
+        if name.endswith("_usd") and _numeric(type_):
             native = name[: -len("_usd")]
-            pairs.append((name, native if columns.get(native, "").startswith(_NUMERIC_PREFIXES) else None))
+            pairs.append((name, native if _numeric(columns.get(native, "")) else None))
     return pairs
 
 
@@ -339,31 +267,6 @@ def damaged_condition(usd: str, native: str | None) -> str:
     """A row's ``usd`` column reads 0/NULL although its native amount (when known) is not 0."""
     condition = f"({ident(usd)} = 0 OR {ident(usd)} IS NULL)"
     return f"{condition} AND {ident(native)} != 0" if native else condition
-
-
-def damaged_rows_by_day(
-    warehouse: Warehouse,
-    schema: str,
-    relation: str,
-    first: dt.date,
-    last: dt.date,
-    *,
-    date_column: str,
-    priced_days_sql: str,
-) -> dict[dt.date, int] | None:
-    """Rows per day in [first, last] with any damaged ``*_usd`` column on a day a price
-    exists; None when the relation has no date column or no ``*_usd`` column (not checked)."""
-    columns = relation_columns(warehouse, schema, relation)
-    pairs = usd_columns(columns)
-    if not pairs or not columns.get(date_column, "").startswith(_DATE_TYPES):
-        return None
-    damaged = " OR ".join(f"({damaged_condition(usd, native)})" for usd, native in pairs)
-    rows = warehouse.rows(
-        f"SELECT toDate({ident(date_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}"
-        f" WHERE day BETWEEN {literal(first)} AND {literal(last)} AND day IN ({priced_days_sql}) AND ({damaged})"
-        " GROUP BY day ORDER BY day"
-    )
-    return {day: int(n) for day, n in rows}
 
 
 def zero_usd_days(
@@ -375,9 +278,18 @@ def zero_usd_days(
     date_column: str,
     priced_days_sql: str,
 ) -> list[ZeroUsd]:
-    """The findings of ``zero_usd_scan`` alone."""
-    return zero_usd_scan(warehouse, schema, relations, days, date_column=date_column,
-                         priced_days_sql=priced_days_sql).findings
+    """``price_damage_scan``'s daily findings for ``relations`` taken as holding price values in
+    their ``*_usd`` columns (a probe for tests and ad-hoc checks that have no dbt graph to trace;
+    Phase 4 and detect read the column lineage instead)."""
+    from refill.model_lineage import ModelLineage
+    from refill.price_lineage import Grain, PriceDependence
+
+    models = []
+    for relation in relations:
+        usd = frozenset(name.lower() for name, _ in usd_columns(relation_columns(warehouse, schema, relation)))
+        models.append(ModelLineage(relation, schema, relation, PriceDependence(columns=usd, values=usd), None, ()))
+    return price_damage_scan(warehouse, models, days, grain_of=lambda *_: Grain(), date_column=date_column,
+                             priced_days_sql=priced_days_sql).zero
 
 
 def duplicate_keys(
