@@ -30,11 +30,16 @@ def rollback_command(ctx: RunContext) -> str:
     return shlex.join(parts)
 
 
-def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
+def fail_with_rollback(ctx: RunContext, what: str, problems: list[str], details: dict | None = None) -> None:
+    """Raise CheckFailed (exit 3) naming the first problems and the rollback; ``details`` go to the
+    step's journal entry and ``--report``."""
     shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
     hint = (f" Backups of the rewritten months are kept; to restore them: {rollback_command(ctx)}"
             if not ctx.plan.skip_cohort else "")
-    raise CheckFailed(f"{what} failed: {shown}.{hint}")
+    failure = CheckFailed(f"{what} failed: {shown}.{hint}")
+    if details is not None:
+        failure.details = details
+    raise failure
 
 
 def priced_days_sql(plan: RefillPlan, column: str | None = None) -> str:
@@ -157,11 +162,13 @@ def verify(ctx: RunContext) -> dict:
               f"{shlex.quote(args)}", flush=True)
     physical = [{"model": name_of.get((db, d.relation), d.relation), "relation": f"{db}.{d.relation}",
                  "partition_id": d.partition_id, "key": d.key, "duplicates": d.duplicates} for db, d in unmerged]
+    details = {"models_checked": len(scan.checked), "checked": sorted(scan.checked), "how_checked": scan.checked,
+               "not_checked": scan.not_checked, "zero_usd": len(scan.zero), "periods_off_recompute": len(scan.periods),
+               "duplicate_partitions": len(swapped), "physical_duplicates_not_damage": physical,
+               "canary_violations": len(violations), "problems": problems}
     if problems:
-        fail_with_rollback(ctx, "verification", problems)
-    return {"models_checked": len(scan.checked), "checked": sorted(scan.checked), "how_checked": scan.checked,
-            "not_checked": scan.not_checked, "zero_usd": 0, "periods_off_recompute": 0, "duplicate_partitions": 0,
-            "physical_duplicates_not_damage": physical, "canary_violations": 0}
+        fail_with_rollback(ctx, "verification", problems, details)
+    return details
 
 
 def steps(plan: RefillPlan) -> list[Step]:
