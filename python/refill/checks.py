@@ -1,23 +1,25 @@
-"""Data checks on the warehouse: zero-USD rows where a price exists, duplicate keys.
+"""Data checks on the warehouse: price-derived damage (0 where a price exists, weeks and months
+off a recompute), duplicate keys.
 
-Used by Phase 4 (verify) and by ``detect``. Columns and keys are discovered from the
-engine's system tables, so no per-model configuration is needed. On a cluster the system
-tables are read on every replica and the rows of MergeTree tables once per shard.
+Used by Phase 4 (verify) and by ``detect``. Which columns derive from prices comes from the
+column lineage (``refill.model_lineage``); date columns and keys from the engine's system
+tables. On a cluster the system tables are read on every replica and the rows of MergeTree
+tables once per shard.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from refill.errors import StepFailed
 from refill.session import records
 from refill.sql import data_table, ident, literal
 from refill.warehouse import Warehouse
 
 _DATE_TYPES = ("Date", "Date32", "DateTime", "DateTime64")
-_NUMERIC_PREFIXES = ("Int", "UInt", "Float", "Decimal", "Nullable(Int", "Nullable(UInt", "Nullable(Float", "Nullable(Decimal")
 
 
 @dataclass(frozen=True)
@@ -86,86 +88,185 @@ def _is_date(type_: str) -> bool:
     return type_.startswith(_DATE_TYPES)
 
 
+@dataclass(frozen=True)
+class PeriodMismatch:
+    """A weekly/monthly model's period (containing a gap day) that differs from a recompute of
+    the model's SQL: ``rows`` keys that differ, ``columns`` the price-derived columns that do."""
+
+    relation: str
+    period: dt.date
+    rows: int
+    columns: tuple[str, ...]
+    unit: str = "period"  # week, month …
+
+
 @dataclass
-class ZeroUsdScan:
-    """Phase 4's zero-USD check: what it found, which models it checked and which it could
-    not, with the reason (never a silent skip)."""
+class DamageScan:
+    """What verify's (and detect's) damage check found, per model: findings, the models checked
+    and how, and those it could not check with the reason (never a silent skip)."""
 
-    findings: list[ZeroUsd]
-    checked: list[str]
-    not_checked: dict[str, str]
+    zero: list[ZeroUsd] = field(default_factory=list)
+    periods: list[PeriodMismatch] = field(default_factory=list)
+    checked: dict[str, str] = field(default_factory=dict)  # model -> how it was judged
+    not_checked: dict[str, str] = field(default_factory=dict)  # model -> why not
+
+    def extend(self, other: "DamageScan") -> None:
+        self.zero += other.zero
+        self.periods += other.periods
+        self.checked.update(other.checked)
+        self.not_checked.update(other.not_checked)
 
 
-def zero_usd_scan(
+def _numeric(type_: str) -> bool:
+    for wrapper in ("LowCardinality(", "Nullable("):
+        type_ = type_.removeprefix(wrapper)
+    return type_.startswith(("Int", "UInt", "Float", "Decimal"))
+
+
+def price_damage_scan(
     warehouse: Warehouse,
-    schema: str,
-    relations: Iterable[str],
+    models: Sequence,  # refill.model_lineage.ModelLineage
     days: Sequence[dt.date],
     *,
+    grain_of: Callable[[str, str], Any],  # (model, date column) -> refill.price_lineage.Grain
     date_column: str,
     priced_days_sql: str | None,
     entity_columns: Sequence[str] = (),
     priced_entity_days_sql: str | None = None,
-) -> ZeroUsdScan:
-    """Rows whose ``*_usd`` is 0 or NULL on ``days`` where a price exists, per relation on its
-    own date column (``date_column_of``); ``priced_days_sql`` None: the prices model has no
-    date column, so nothing can be judged.
+) -> DamageScan:
+    """Judge each model on its own price-derived columns (column lineage, ``model.dependence``)
+    at its own grain, for ``days`` (the gap days):
 
-    Where the relation carries the prices model's entity columns (``entity_columns``, same
-    names), a row is damaged only where *its* entity has a price that day
-    (``priced_entity_days_sql`` returns ``(entity…, day)``): a long-tail token that never has
-    a price legitimately reads 0 and is not damage. Elsewhere, any price that day counts."""
-    scan = ZeroUsdScan([], [], {})
+    * daily: a price *value* column (an amount times a price, not a count or a label a price
+      decides) reading 0/NULL on a gap day is damage where a price exists — per entity when the
+      model carries the prices model's entity columns (a never-priced token's 0 is its true
+      value), else per day; ``X_usd`` beside a numeric ``X`` is damage only where ``X != 0``;
+    * weekly/monthly (its date column is ``toStartOfWeek(…)``, ``toStartOfMonth(…)`` …): the
+      periods containing a gap day are compared with a recompute of the model's SQL, key by key,
+      on every price-derived column (a week that lost one day's USD is not 0, it is short).
+
+    A ReplacingMergeTree is read FINAL: judged by what its readers get."""
+    scan = DamageScan()
     day_list = ", ".join(literal(d) for d in days)
-    for relation in relations:
-        columns = relation_columns(warehouse, schema, relation)
+    for model in models:
+        relation = model.name
+        columns = relation_columns(warehouse, model.database, model.table)
+        dependence = model.dependence
         if not columns:
-            scan.not_checked[relation] = f"no relation {schema}.{relation} in the warehouse"
+            scan.not_checked[relation] = f"no relation {model.relation} in the warehouse"
             continue
-        pairs = usd_columns(columns)
-        if not pairs:
-            scan.not_checked[relation] = "no *_usd column"
+        if model.is_prices:
+            scan.not_checked[relation] = "the prices model itself (its gap days are checked before the run)"
+            continue
+        if dependence.error and not dependence.overridden:
+            scan.not_checked[relation] = (f"column lineage unavailable ({dependence.error}); name its price-derived "
+                                          f"columns in var refill_price_columns: {{{relation}: [...]}}")
+            continue
+        price_columns = [c for c in columns if c.lower() in dependence.columns]
+        if not price_columns:
+            scan.not_checked[relation] = "no column derives from prices (column lineage)"
             continue
         if priced_days_sql is None:
             scan.not_checked[relation] = "the prices model has no date column to tell priced days (var refill_date_column)"
             continue
-        day_column = date_column_of(warehouse, schema, relation, columns, date_column)
+        day_column = date_column_of(warehouse, model.database, model.table, columns, date_column)
         if day_column is None:
             scan.not_checked[relation] = ("no date column: its partition key reads none and it has "
                                           f"{'several' if any(_is_date(t) for t in columns.values()) else 'no'} "
                                           "Date/DateTime columns (var refill_date_column)")
             continue
-        scan.checked.append(relation)
-        if not days:
-            continue
+        engine = (relation_engine(warehouse, model.database, model.table) or ("", ""))[0]
         # a ReplacingMergeTree is judged by what its readers get: an append consumer repaired
         # correctly holds the old zero row beside the corrected one until a merge
-        engine = (relation_engine(warehouse, schema, relation) or ("", ""))[0]
-        final = " FINAL" if "ReplacingMergeTree" in engine else ""
+        stored = f"{source_of(warehouse, model.database, model.table)}{' FINAL' if 'ReplacingMergeTree' in engine else ''}"
+        grain = grain_of(relation, day_column)
+        if grain.period:
+            if not model.keys:
+                scan.not_checked[relation] = (f"{day_column} is a {grain.unit} and the model has no unique_key or "
+                                              "ORDER BY to compare its periods by")
+                continue
+            if not model.sql:
+                scan.not_checked[relation] = f"{day_column} is a {grain.unit} and dbt compiled no SQL to recompute"
+                continue
+            try:
+                if days:
+                    scan.periods += _period_mismatches(warehouse, model, stored, day_column, grain, days,
+                                                       price_columns, columns)
+            except StepFailed as exc:  # the model's own SQL, run outside dbt: say so, do not stop the check
+                scan.not_checked[relation] = (f"{day_column} is a {grain.unit}; recomputing its SQL for the gap's "
+                                              f"{grain.unit}s failed: {exc.message.splitlines()[0][:200]}")
+                continue
+            scan.checked[relation] = (f"each {grain.unit} of {day_column} holding a gap day equals a recompute of its "
+                                      f"SQL on {', '.join(price_columns)}")
+            continue
+        values = [c for c in price_columns if c.lower() in dependence.values and _numeric(columns[c])]
+        if not values:
+            scan.not_checked[relation] = (f"its price-derived columns ({', '.join(price_columns)}) are counts or labels "
+                                          "a price decides, not price values: 0 is no sign of a gap (var "
+                                          "refill_price_columns names value columns)")
+            continue
+        scan.checked[relation] = f"0/NULL in {', '.join(values)} on the gap days of {day_column} where a price exists"
+        if not days:
+            continue
         per_entity = bool(entity_columns) and priced_entity_days_sql and all(c in columns for c in entity_columns)
         if per_entity:
             entity = ", ".join(ident(c) for c in entity_columns)
             priced = f"({entity}, toDate({ident(day_column)})) IN ({priced_entity_days_sql})"
         else:
             priced = f"day IN ({priced_days_sql})"
-        for usd, native in pairs:
-            damaged = damaged_condition(usd, native)
+        for value in values:
+            native = value[: -len("_usd")] if value.endswith("_usd") else None
+            native = native if native and _numeric(columns.get(native, "")) and native.lower() not in dependence.columns \
+                else None
             rows = warehouse.rows(
-                f"SELECT toDate({ident(day_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}{final}"
-                f" WHERE day IN ({day_list}) AND {priced} AND {damaged}"
+                f"SELECT toDate({ident(day_column)}) AS day, count() FROM {stored}"
+                f" WHERE day IN ({day_list}) AND {priced} AND {damaged_condition(value, native)}"
                 " GROUP BY day ORDER BY day"
             )
-            scan.findings.extend(ZeroUsd(relation, usd, day, int(n)) for day, n in rows)
+            scan.zero.extend(ZeroUsd(relation, value, day, int(n)) for day, n in rows)
     return scan
+
+
+def _same(column: str, numeric: bool) -> str:
+    a, b = f"s.{ident(column)}", f"r.{ident(column)}"
+    equal = (f"abs(toFloat64({a}) - toFloat64({b})) <= 1e-9 * greatest(abs(toFloat64({a})), abs(toFloat64({b})), 1)"
+             if numeric else f"{a} = {b}")
+    return f"ifNull(if(isNull({a}) OR isNull({b}), isNull({a}) AND isNull({b}), {equal}), 0)"
+
+
+def _period_mismatches(warehouse: Warehouse, model, stored: str, day_column: str, grain, days: Sequence[dt.date],
+                       price_columns: list[str], columns: dict[str, str]) -> list[PeriodMismatch]:
+    """Keys of the periods holding ``days`` whose price-derived columns differ between the stored
+    rows and the model's SQL recomputed (a full build, filtered to those periods)."""
+    periods = [p for (p,) in warehouse.rows(
+        f"SELECT DISTINCT toDate({grain.on('day')}) AS p FROM (SELECT arrayJoin([{', '.join(literal(d) for d in days)}]) AS day)"
+        " ORDER BY p")]
+    period_list = ", ".join(literal(p) for p in periods)
+    keys = ", ".join(f"{key} AS __k{i}" for i, key in enumerate(model.keys))
+    using = ", ".join(f"__k{i}" for i in range(len(model.keys)))
+    picked = ", ".join(ident(c) for c in price_columns)
+    side = f"SELECT {keys}, {picked}, toDate({ident(day_column)}) AS __period, 1 AS __present FROM {{source}}" \
+           f" WHERE toDate({ident(day_column)}) IN ({period_list})"
+    differs = [f"NOT {_same(c, _numeric(columns[c]))}" for c in price_columns]
+    rows = warehouse.rows(
+        f"SELECT ifNull(s.__period, r.__period) AS period, count(),"
+        f" {', '.join(f'countIf({d})' for d in differs)}"
+        f" FROM ({side.format(source=stored)}) AS s"
+        f" FULL OUTER JOIN ({side.format(source=f'({model.sql}) AS __recompute')}) AS r USING ({using})"
+        f" WHERE s.__present IS NULL OR r.__present IS NULL OR {' OR '.join(differs)}"
+        " GROUP BY period ORDER BY period SETTINGS join_use_nulls = 1"
+    )
+    return [PeriodMismatch(model.name, period, int(n), tuple(c for c, k in zip(price_columns, counts) if k),
+                           grain.unit or "period") for period, n, *counts in rows]
 
 
 def usd_columns(columns: dict[str, str]) -> list[tuple[str, str | None]]:
     """``(usd column, its native column or None)``: ``balance_usd`` pairs with ``balance``."""
     pairs = []
     for name, type_ in columns.items():
-        if name.endswith("_usd") and type_.startswith(_NUMERIC_PREFIXES):
+        if name.endswith("_usd") and _numeric(type_):
             native = name[: -len("_usd")]
-            pairs.append((name, native if columns.get(native, "").startswith(_NUMERIC_PREFIXES) else None))
+            pairs.append((name, native if _numeric(columns.get(native, "")) else None))
     return pairs
 
 
@@ -173,31 +274,6 @@ def damaged_condition(usd: str, native: str | None) -> str:
     """A row's ``usd`` column reads 0/NULL although its native amount (when known) is not 0."""
     condition = f"({ident(usd)} = 0 OR {ident(usd)} IS NULL)"
     return f"{condition} AND {ident(native)} != 0" if native else condition
-
-
-def damaged_rows_by_day(
-    warehouse: Warehouse,
-    schema: str,
-    relation: str,
-    first: dt.date,
-    last: dt.date,
-    *,
-    date_column: str,
-    priced_days_sql: str,
-) -> dict[dt.date, int] | None:
-    """Rows per day in [first, last] with any damaged ``*_usd`` column on a day a price
-    exists; None when the relation has no date column or no ``*_usd`` column (not checked)."""
-    columns = relation_columns(warehouse, schema, relation)
-    pairs = usd_columns(columns)
-    if not pairs or not columns.get(date_column, "").startswith(_DATE_TYPES):
-        return None
-    damaged = " OR ".join(f"({damaged_condition(usd, native)})" for usd, native in pairs)
-    rows = warehouse.rows(
-        f"SELECT toDate({ident(date_column)}) AS day, count() FROM {source_of(warehouse, schema, relation)}"
-        f" WHERE day BETWEEN {literal(first)} AND {literal(last)} AND day IN ({priced_days_sql}) AND ({damaged})"
-        " GROUP BY day ORDER BY day"
-    )
-    return {day: int(n) for day, n in rows}
 
 
 def zero_usd_days(
@@ -209,9 +285,18 @@ def zero_usd_days(
     date_column: str,
     priced_days_sql: str,
 ) -> list[ZeroUsd]:
-    """The findings of ``zero_usd_scan`` alone."""
-    return zero_usd_scan(warehouse, schema, relations, days, date_column=date_column,
-                         priced_days_sql=priced_days_sql).findings
+    """``price_damage_scan``'s daily findings for ``relations`` taken as holding price values in
+    their ``*_usd`` columns (a probe for tests and ad-hoc checks that have no dbt graph to trace;
+    Phase 4 and detect read the column lineage instead)."""
+    from refill.model_lineage import ModelLineage
+    from refill.price_lineage import Grain, PriceDependence
+
+    models = []
+    for relation in relations:
+        usd = frozenset(name.lower() for name, _ in usd_columns(relation_columns(warehouse, schema, relation)))
+        models.append(ModelLineage(relation, schema, relation, PriceDependence(columns=usd, values=usd), None, ()))
+    return price_damage_scan(warehouse, models, days, grain_of=lambda *_: Grain(), date_column=date_column,
+                             priced_days_sql=priced_days_sql).zero
 
 
 DUPLICATE_KEYS_COLUMNS = ("table_name", "partition_id", "rows", "keys")  # read of duplicate_keys_query

@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--window-days", type=_positive_int, default=60, help="days to scan, ending --today (default 60)")
     detect.add_argument("--today", help="the last day to scan (default: UTC today), YYYY-MM-DD")
     detect.add_argument("--prices-model", help="the prices model (default: var prices_model, then the seed's)")
+    detect.add_argument("--expected-lag", type=int, default=None, metavar="DAYS",
+                        help="days the prices feed normally runs behind --today (default: var refill_price_lag_days, 1)")
     detect.add_argument("--format", dest="output_format", choices=["text", "json"], default="text")
     _add_dbt_target_flags(detect)
 
@@ -262,6 +264,7 @@ def _run_detect(args: argparse.Namespace) -> int:
         profiles_dir=args.profiles_dir,
         target=args.target,
         prices_model=args.prices_model,
+        expected_lag=args.expected_lag,
         passthrough=_target_flags_as_typed(args, "prices-model", "project-dir", "profiles-dir", "target", "vars"),
     )
     return run_detect(options, output_format=args.output_format)

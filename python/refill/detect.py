@@ -5,9 +5,13 @@ Two signals over a window of days ending ``today``:
 * the cause — days an entity of the prices model has no price (interior gaps of each
   entity, and trailing days on which the whole feed is silent). A refill cannot recompute
   a day without its price: those days need the feed backfilled first;
-* the damage — rows of the models downstream of prices whose ``*_usd`` reads 0/NULL
-  while the native amount is not 0 on a day a price exists (``refill.checks``): what a
-  backfilled feed leaves in materialized tables until they are refilled.
+* the damage — rows of the models downstream of prices whose price-derived columns (column
+  lineage, as verify reads them) read 0/NULL on a day their entity has a price, and weeks or
+  months that differ from a recompute (``refill.checks.price_damage_scan``): what a backfilled
+  feed leaves in materialized tables until they are refilled.
+
+A feed normally lands a day late: the last ``refill_price_lag_days`` days (default 1,
+``--expected-lag``) are not "missing" while nothing has arrived for them.
 
 Read-only: one dbt parse and SELECTs.
 """
@@ -21,12 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from refill import checks
+from refill import audit, checks, model_lineage
 from refill.errors import BadInput, ExitCode, StepFailed
 from refill.graph import MATERIALIZED, ProjectGraph
+from refill.lineage_scan import key_columns
 from refill.plan import MAX_LOOKBACK_DAYS
 from refill.session import DbtSession
-from refill.settings import resolve_settings
+from refill.settings import project_vars, resolve_settings
 from refill.sql import ident, literal
 from refill.warehouse import Warehouse
 
@@ -47,6 +52,7 @@ class DetectOptions:
     # flags the user typed that select the project and target: repeated in the printed command
     passthrough: tuple[str, ...] = ()
     cli_vars: dict = field(default_factory=dict)  # the user's --vars
+    expected_lag: int | None = None  # --expected-lag; None: var refill_price_lag_days (default 1)
 
     @property
     def first(self) -> dt.date:
@@ -72,14 +78,22 @@ class Detection:
     models_checked: list[str]
     days: list[DayFinding]
     command: str | None
+    not_checked: dict[str, str] = field(default_factory=dict)  # model -> why it was not checked
+    lag_days: int = 0
+    # weeks/months (model, unit, first day, keys off) that differ from a recompute of their SQL
+    periods: list[tuple[str, str, dt.date, int]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not self.days
+        return not self.days and not self.periods
 
     @property
     def from_date(self) -> dt.date | None:
-        return self.days[0].day if self.days else None
+        """The first damaged or unpriced day; a week or month alone gives its first day in the
+        window (a refill from a day inside it recomputes the whole period anyway)."""
+        if self.days:
+            return self.days[0].day
+        return min(first for _, _, first, _ in self.periods) if self.periods else None
 
     @property
     def backfill_first(self) -> bool:
@@ -95,8 +109,11 @@ class Detection:
             "entity_columns": list(self.entity_columns),
             "entities": self.entities,
             "models_checked": self.models_checked,
+            "not_checked": self.not_checked,
+            "expected_lag_days": self.lag_days,
             "days": [{"day": d.day.isoformat(), "missing_entities": d.missing_entities, "damaged": d.damaged}
                      for d in self.days],
+            "periods": [{"model": m, "unit": u, "first_day": p.isoformat(), "keys": n} for m, u, p, n in self.periods],
             "clean": self.clean,
             "backfill_first": self.backfill_first,
             "from_date": self.from_date.isoformat() if self.from_date else None,
@@ -108,18 +125,20 @@ class Detection:
 
 
 def missing_days(
-    priced: dict[str, tuple[dt.date, set[dt.date]]], first: dt.date, last: dt.date
+    priced: dict[str, tuple[dt.date, set[dt.date]]], first: dt.date, last: dt.date, *, lag_days: int = 0,
 ) -> dict[dt.date, list[str]]:
     """Days each entity lacks a price: ``priced`` maps entity -> (first day it was ever
     priced, its priced days in [first, last]).
 
     An entity is expected from its first price (or ``first``) to its last price in the
     window — an entity that stops being priced may simply be delisted — and every entity
-    is expected on the days after the whole feed's last day (the feed itself is silent).
+    is expected on the days after the whole feed's last day up to ``last - lag_days`` (the
+    feed itself is silent; a feed that normally lands a day late is not silent on ``last``).
     """
     feed_days = set().union(*(days for _, days in priced.values())) if priced else set()
     feed_last = max(feed_days) if feed_days else first - dt.timedelta(days=1)
-    silent = {feed_last + dt.timedelta(days=i) for i in range(1, (last - feed_last).days + 1)}
+    due = last - dt.timedelta(days=lag_days)
+    silent = {feed_last + dt.timedelta(days=i) for i in range(1, (due - feed_last).days + 1)}
     missing: dict[dt.date, list[str]] = {}
     for entity, (first_ever, days) in sorted(priced.items()):
         if not days:
@@ -141,13 +160,17 @@ def format_text(found: Detection) -> str:
         f"refill detect: target {found.target}, schema {found.schema}, "
         f"{found.first} .. {found.last} ({(found.last - found.first).days + 1} days)",
         f"prices model {found.prices_model}: {found.entities} entities ({', '.join(found.entity_columns)}); "
-        f"{len(found.models_checked)} downstream model(s) checked",
+        f"{len(found.models_checked)} downstream model(s) checked; a price is due {found.lag_days} day(s) after "
+        "its day (--expected-lag)",
+        *(f"not checked: {model}: {why}" for model, why in found.not_checked.items()),
         "",
     ]
     if found.clean:
-        lines.append("clean: every entity is priced on every day, and no *_usd reads 0 where a price exists.")
+        lines.append("clean: every entity is priced on every day it is due, and no price-derived column of a checked "
+                     "model reads 0 where a price exists.")
         return "\n".join(lines)
-    width = max([len(m) for d in found.days for m in d.damaged] + [len("damaged model")])
+    width = max([len(m) for d in found.days for m in d.damaged] + [len(p[0]) for p in found.periods]
+                + [len("damaged model")])
     lines.append(f"{'day':<10}  {'missing prices':>14}  {'damaged model'.ljust(width)}  {'rows':>6}")
     for finding in found.days:
         missing = f"{len(finding.missing_entities)} of {found.entities}"
@@ -155,10 +178,13 @@ def format_text(found: Detection) -> str:
         for i, (model, rows) in enumerate(models):
             head = f"{finding.day.isoformat():<10}  {missing:>14}" if i == 0 else " " * 26
             lines.append(f"{head}  {model.ljust(width)}  {rows if model != '-' else '':>6}")
+    for model, unit, first_day, keys in found.periods:
+        lines.append(f"{first_day.isoformat():<10}  {'(' + unit + ')':>14}  {model.ljust(width)}  {keys:>6}")
     lines.append("")
     damaged_days = sum(1 for d in found.days if d.damaged)
     lines.append(f"{damaged_days} day(s) with damaged rows, {sum(1 for d in found.days if d.missing_entities)} "
-                 f"day(s) missing prices.")
+                 f"day(s) missing prices, {len(found.periods)} week(s)/month(s) off a recompute of their SQL "
+                 "(keys that differ).")
     if found.backfill_first:
         short = [f"{d.day}: {', '.join(d.missing_entities[:5])}{' …' if len(d.missing_entities) > 5 else ''}"
                  for d in found.days if d.missing_entities]
@@ -240,35 +266,56 @@ def detect(options: DetectOptions) -> Detection:
         raise BadInput(f"prices model '{settings.prices_model}' is not a model of this project (--prices-model)")
     downstream = [graph.nodes[uid] for uid in graph.topological(graph.descendants({prices.unique_id}))]
     materialized = [n for n in downstream if n.resource_type == "model" and n.materialized in MATERIALIZED]
-    first, last, date_column = options.first, options.today, settings.date_column
+    first, last = options.first, options.today
+    lag = settings.price_lag_days if options.expected_lag is None else options.expected_lag
+    if lag < 0:
+        raise BadInput(f"--expected-lag must be 0 or more days, got {lag}")
     with Warehouse(session.credentials, session.project_dir) as warehouse:
         priced_at = prices.relation
         columns = checks.relation_columns(warehouse, priced_at.database, priced_at.identifier)
         if not columns:
             raise StepFailed(f"prices model {settings.prices_model} does not exist as {priced_at}: build it first")
-        if not columns.get(date_column, "").startswith(checks._DATE_TYPES):
-            raise BadInput(f"prices model {settings.prices_model} has no date column '{date_column}' "
-                           "(var refill_date_column)")
-        entities, _ = entity_columns(columns, date_column, declared=settings.price_entity)
+        # the prices model's own date column (price_date …), as verify reads it
+        date_column = checks.date_column_of(warehouse, priced_at.database, priced_at.identifier, columns,
+                                            settings.date_column)
+        if date_column is None:
+            raise BadInput(f"prices model {settings.prices_model} has no date column refill can tell "
+                           "(none, or several and none is its partition key's): set var refill_date_column")
+        group_by = next((c.group_by for c in settings.canaries if c.model == settings.prices_model and c.group_by), ())
+        unique_key = manifest.nodes[prices.unique_id].config.get("unique_key") or ()
+        unique_key = [c for key in ([unique_key] if isinstance(unique_key, str) else unique_key)
+                      for c in key_columns(f"({key})")]
+        entities, _ = entity_columns(columns, date_column, declared=settings.price_entity, canary_group_by=group_by,
+                                     unique_key=unique_key)
         priced = priced_entities(warehouse, priced_at.database, priced_at.identifier, date_column, entities,
                                  first, last)
-        missing = missing_days(priced, first, last)
-        priced_days_sql = (f"SELECT DISTINCT toDate({ident(date_column)})"
-                           f" FROM {checks.source_of(warehouse, priced_at.database, priced_at.identifier)}")
+        missing = missing_days(priced, first, last, lag_days=lag)
+        prices_sql = checks.source_of(warehouse, priced_at.database, priced_at.identifier)
+        models, schema = model_lineage.trace(session, manifest, graph, warehouse, settings.prices_model,
+                                             [n.name for n in materialized],
+                                             audit.price_overrides(project_vars(session.project_dir, session.cli_vars)))
+        holders = {(m.database.lower(), m.table.lower()): m.name for m in models.values()}
+        window = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+        scan = checks.price_damage_scan(
+            warehouse, [models[n.name] for n in materialized if n.name in models], window,
+            grain_of=lambda model, column: model_lineage.grain(models, schema, holders, model, column),
+            date_column=settings.date_column,
+            priced_days_sql=f"SELECT DISTINCT toDate({ident(date_column)}) FROM {prices_sql}",
+            entity_columns=entities,
+            priced_entity_days_sql=(f"SELECT DISTINCT {', '.join(ident(c) for c in entities)}, toDate({ident(date_column)})"
+                                    f" FROM {prices_sql}"),
+        )
         damaged: dict[dt.date, dict[str, int]] = {}
-        checked = []
-        for node in materialized:
-            by_day = checks.damaged_rows_by_day(warehouse, node.relation.database, node.relation.identifier, first, last,
-                                                date_column=date_column, priced_days_sql=priced_days_sql)
-            if by_day is None:
-                continue
-            checked.append(node.name)
-            for day, rows in by_day.items():
-                damaged.setdefault(day, {})[node.name] = rows
+        for z in scan.zero:
+            damaged.setdefault(z.day, {})[z.relation] = max(damaged.get(z.day, {}).get(z.relation, 0), z.rows)
+        periods = [(p.relation, p.unit, max(p.period, first), p.rows) for p in scan.periods]
     days = [DayFinding(day, missing.get(day, []), damaged.get(day, {})) for day in sorted({*missing, *damaged})]
-    command = repair_command(days[0].day, last, options.passthrough) if days else None
-    return Detection(session.target_name, session.schema, first, last, settings.prices_model, entities,
-                     len(priced), checked, days, command)
+    found = Detection(session.target_name, session.schema, first, last, settings.prices_model, entities,
+                      len(priced), sorted(scan.checked), days, None, not_checked=scan.not_checked, lag_days=lag,
+                      periods=sorted(periods, key=lambda p: (p[2], p[0])))
+    if found.from_date is not None:
+        found.command = repair_command(found.from_date, last, options.passthrough)
+    return found
 
 
 def run_detect(options: DetectOptions, *, output_format: str = "text") -> int:

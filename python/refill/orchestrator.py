@@ -126,6 +126,8 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
             drift = [PreflightProblem("schema-drift", None, "not checked: the cohort does not compile "
                                       f"({exc.message[:200]}); fix the problems above and plan again")]
         problems += drift
+    if problems:
+        raise PreflightRefused(problems)
     selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
     lineage_ids = set()
     if not options.skip_lineage:
@@ -140,8 +142,6 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         how = lineage.plan_models(graph, input_ids | lineage_ids | downstream_ids, options.window, budget=budget,
                                   warehouse=warehouse, session=session, manifest=manifest,
                                   full_refresh=settings.full_refresh)
-    if problems:  # the lineage's refusals join the same table
-        raise PreflightRefused(problems + list(how.refused))
     unique_key = manifest.nodes[prices.unique_id].config.get("unique_key") or ()
     plan = RefillPlan(
         window=options.window,

@@ -49,13 +49,18 @@ class PriceDependence:
     rows: bool = False
     error: str | None = None
     overridden: bool = False
+    # the columns (a subset of ``columns``) that carry a price-derived *value* — an amount times
+    # a price, a price passed through — rather than a count or a label decided by a condition on
+    # one: a gap day reads 0/NULL only in these, so only these are judged by "0 where a price
+    # exists" (``unpriced_holders = sumIf(holders, bucket = 'unpriced')`` is legitimately 0)
+    values: frozenset[str] = field(default=frozenset(), compare=False)
 
     def as_dict(self) -> dict:
-        return {"price_columns": sorted(self.columns), "rows_depend_on_prices": self.rows,
-                "lineage_error": self.error, "overridden": self.overridden}
+        return {"price_columns": sorted(self.columns), "price_value_columns": sorted(self.values),
+                "rows_depend_on_prices": self.rows, "lineage_error": self.error, "overridden": self.overridden}
 
 
-ALL = PriceDependence(columns=frozenset({"*"}), rows=True)
+ALL = PriceDependence(columns=frozenset({"*"}), rows=True, values=frozenset({"*"}))
 
 
 @dataclass
@@ -63,6 +68,7 @@ class _ScopeInfo:
     columns: list[str] = field(default_factory=list)
     price: set[str] = field(default_factory=set)
     rows: bool = False
+    values: set[str] = field(default_factory=set)
 
 
 def tables_of(sql: str) -> set[Relation]:
@@ -91,7 +97,8 @@ def analyse(sql: str, schema: Mapping, sources: Mapping[Relation, PriceDependenc
     for scope in scopes:  # innermost first: every child scope is known before its parent
         info[id(scope.expression)] = _trace_scope(scope, info, sources)
     root = info[id(scopes[-1].expression)]
-    return PriceDependence(columns=frozenset(c.lower() for c in root.price), rows=root.rows)
+    return PriceDependence(columns=frozenset(c.lower() for c in root.price), rows=root.rows,
+                           values=frozenset(c.lower() for c in root.values))
 
 
 def _source_dependence(source, info: Mapping[int, _ScopeInfo],
@@ -113,6 +120,20 @@ def _source_dependence(source, info: Mapping[int, _ScopeInfo],
     return set(), False
 
 
+def _source_values(source, info: Mapping[int, _ScopeInfo],
+                   sources: Mapping[Relation, PriceDependence]) -> set[str] | None:
+    """The price-value columns of one scope source (None: all of them, the prices model)."""
+    if isinstance(source, Scope):
+        child = info.get(id(source.expression))
+        return set(child.values) if child is not None else set()
+    if isinstance(source, exp.Table):
+        found = sources.get((source.db.lower(), source.name.lower()))
+        if found is None:
+            return set()
+        return None if "*" in found.values else set(found.values)
+    return set()
+
+
 def _is_array_join(join: exp.Join) -> bool:
     return (join.kind or "").upper() == "ARRAY" or bool(join.args.get("array"))
 
@@ -127,7 +148,8 @@ def _trace_scope(scope: Scope, info: Mapping[int, _ScopeInfo],
             return _ScopeInfo()
         names = branches[0].columns
         price = {names[i] for b in branches for i, c in enumerate(b.columns) if c in b.price and i < len(names)}
-        return _ScopeInfo(columns=list(names), price=price, rows=any(b.rows for b in branches))
+        values = {names[i] for b in branches for i, c in enumerate(b.columns) if c in b.values and i < len(names)}
+        return _ScopeInfo(columns=list(names), price=price, rows=any(b.rows for b in branches), values=values)
     if not isinstance(expression, exp.Select):
         return _ScopeInfo()
 
@@ -156,6 +178,25 @@ def _trace_scope(scope: Scope, info: Mapping[int, _ScopeInfo],
                     return True
         return False
 
+    value_of = {alias: _source_values(source, info, sources) for alias, source in scope.sources.items()}
+
+    def reads_price_value(node: exp.Expression | None) -> bool:
+        """Reads a price value other than through a condition (a predicate decides a count or a
+        label, it does not carry the price into the value)."""
+        if node is None or isinstance(node, exp.Predicate):
+            return False
+        if isinstance(node, exp.Column):
+            if node.table and node.table in value_of:
+                values = value_of[node.table]
+                return values is None or node.name.lower() in values
+            if not node.table and node.name.lower() in array_aliases:
+                return reads_price_value(array_aliases[node.name.lower()])
+            return False
+        if isinstance(node, (exp.Select, exp.SetOperation)) and node is not expression:
+            child = info.get(id(node))
+            return child is not None and bool(child.values)
+        return any(reads_price_value(child) for child in node.iter_expressions())
+
     rows = False
     joins = expression.args.get("joins") or []
     from_outer = any((j.side or "").upper() in ("RIGHT", "FULL") for j in joins)
@@ -178,13 +219,15 @@ def _trace_scope(scope: Scope, info: Mapping[int, _ScopeInfo],
     if expression.args.get("distinct"):
         rows |= any(reads_prices(select) for select in expression.selects)
 
-    columns, price = [], set()
+    columns, price, values = [], set(), set()
     for select in expression.selects:
         name = select.alias_or_name
         columns.append(name)
         if reads_prices(select):
             price.add(name)
-    return _ScopeInfo(columns=columns, price=price, rows=rows)
+            if reads_price_value(select):
+                values.add(name)
+    return _ScopeInfo(columns=columns, price=price, rows=rows, values=values)
 
 
 def trace_models(
@@ -222,13 +265,87 @@ def trace_models(
                 if own is not None:
                     known[own] = dependence
                 traced = analyse(sql, schema, known)
-                if traced == dependence:
+                if (traced, traced.values) == (dependence, dependence.values):
                     break
                 dependence = traced
         if name in overrides:
+            # the user's columns are judged as values: they named them for what a gap zeroes
             dependence = PriceDependence(columns=overrides[name], rows=dependence.rows, error=dependence.error,
-                                         overridden=True)
+                                         overridden=True, values=overrides[name])
         result[name] = dependence
         if own is not None:
             known[own] = dependence
     return result
+
+
+# -- the grain of a model's date column --------------------------------------------------------
+
+DAY_PLACEHOLDER = "__refill_day"
+_PERIOD_FUNCTIONS = {"tostartofweek", "tomonday", "tostartofmonth", "tostartofquarter", "tostartofyear",
+                     "tostartofisoyear", "tostartoffortnight"}
+
+
+@dataclass(frozen=True)
+class Grain:
+    """How a model's date column relates to a day: ``period`` is a ClickHouse expression of
+    ``__refill_day`` giving the period a day falls in (``toStartOfWeek(__refill_day, 1)``), None
+    for a daily column; ``upstream`` is the (database, table, column) the column is read
+    from unchanged when the period is decided there (a weekly model over a weekly model)."""
+
+    period: str | None = None
+    upstream: tuple[str, str, str] | None = None
+
+    @property
+    def unit(self) -> str | None:
+        """``week``, ``month``, ``quarter``, ``year``, ``fortnight`` (None: daily)."""
+        if not self.period:
+            return None
+        text = self.period.lower()
+        for unit in ("fortnight", "week", "monday", "quarter", "month", "year"):
+            if unit in text:
+                return "week" if unit == "monday" else unit
+        return "period"
+
+    def on(self, day_sql: str) -> str | None:
+        return self.period.replace(DAY_PLACEHOLDER, day_sql) if self.period else None
+
+
+def _period_call(node: exp.Expression) -> exp.Expression | None:
+    for sub in node.walk():  # outermost first: toStartOfMonth(toStartOfWeek(d)) is a month
+        if isinstance(sub, (exp.TimestampTrunc, exp.DateTrunc)):
+            unit = sub.args.get("unit")
+            unit = (unit.name if isinstance(unit, exp.Expression) else str(unit or "")).upper()
+            if unit in ("WEEK", "MONTH", "QUARTER", "YEAR") or unit.startswith("WEEK"):
+                return sub  # a day, an hour or a minute is still a day's row
+        if isinstance(sub, exp.Anonymous) and str(sub.this).lower() in _PERIOD_FUNCTIONS:
+            return sub
+    return None
+
+
+def grain_of(sql: str, column: str, schema: Mapping) -> Grain:
+    """The grain of output ``column`` of a compiled SELECT (``Grain()``: daily, or not traced).
+
+    Why from the SQL: a weekly model's ``week`` is a Date like a daily one; only the expression
+    that computed it says a row stands for the seven days from it."""
+    from sqlglot.lineage import lineage
+
+    try:
+        root = lineage(column, sql, schema=dict(schema), dialect=DIALECT)
+        nodes = list(root.walk())
+    except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError):
+        return Grain()
+    for node in nodes:
+        if isinstance(node.expression, exp.Table):
+            continue
+        call = _period_call(node.expression)
+        if call is None:
+            continue
+        call = call.copy()
+        target = call.this if isinstance(call, (exp.TimestampTrunc, exp.DateTrunc)) else call.expressions[0]
+        target.replace(exp.column(DAY_PLACEHOLDER))
+        return Grain(period=call.sql(dialect=DIALECT))
+    leaves = [n for n in nodes if isinstance(n.expression, exp.Table)]
+    if len(leaves) == 1:
+        table_node = leaves[0].expression
+        return Grain(upstream=(table_node.db.lower(), table_node.name.lower(), leaves[0].name.split(".")[-1]))
+    return Grain()

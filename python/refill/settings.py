@@ -74,6 +74,9 @@ class Settings:
     # models refill rebuilds whole (dbt run --full-refresh) instead of re-pulling a window
     # (var refill_full_refresh): the repair of a window that ignores price_lookback_days
     full_refresh: tuple[str, ...] = ()
+    # days the prices feed normally runs behind (var refill_price_lag_days): the last ones of a
+    # window are not "missing" while the feed is within its lag
+    price_lag_days: int = 1
 
 
 # The vars refill sets itself to steer the models (Phase 1's month, Phase 2/3's window). They
@@ -186,7 +189,11 @@ def resolve_settings(project_dir: Path, *, prices_model: str | None = None, tag:
         full_refresh = [full_refresh]
     if not (isinstance(full_refresh, list) and all(isinstance(m, str) for m in full_refresh)):
         raise BadInput(f"var refill_full_refresh must be a model name or a list of them, got {full_refresh!r}")
+    lag = found.get("refill_price_lag_days", 1)
+    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
+        raise BadInput(f"var refill_price_lag_days must be a whole number of days >= 0, got {lag!r}")
     return Settings(
+        price_lag_days=lag,
         full_refresh=tuple(full_refresh),
         price_entity=None if entity is None else tuple([entity] if isinstance(entity, str) else entity),
         prices_model=prices_model or found.get("prices_model") or DEFAULT_PRICES_MODEL,

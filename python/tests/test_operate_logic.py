@@ -180,3 +180,11 @@ def test_init_refuses_bad_names_before_reading_anything(tmp_path):
 def test_the_labs_shims_are_what_init_writes():
     lab = Path(__file__).resolve().parents[2] / "integration_tests" / "macros" / "refill_shims.sql"
     assert lab.read_text() == shims_text()
+
+
+def test_a_feed_within_its_expected_lag_is_not_missing_and_one_behind_it_is():
+    """A daily feed lands a day late: on --today nothing has arrived for today yet."""
+    priced = {"GNO": (D(2026, 1, 1), days(1, 26)), "WETH": (D(2026, 1, 1), days(1, 26))}
+    assert missing_days(priced, D(2026, 4, 1), D(2026, 4, 27), lag_days=1) == {}
+    assert missing_days(priced, D(2026, 4, 1), D(2026, 4, 27), lag_days=0) == {D(2026, 4, 27): ["GNO", "WETH"]}
+    assert missing_days(priced, D(2026, 4, 1), D(2026, 4, 28), lag_days=1) == {D(2026, 4, 27): ["GNO", "WETH"]}

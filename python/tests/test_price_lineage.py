@@ -97,3 +97,41 @@ def test_untraceable_sql_says_why_and_the_override_names_the_columns():
 
 def test_tables_of_skips_ctes():
     assert tables_of("WITH x AS (SELECT 1) SELECT * FROM x JOIN inc.prices AS p ON 1") == {("inc", "prices")}
+
+
+def test_only_columns_carrying_a_price_value_are_values_not_counts_or_labels_decided_by_one():
+    """Verify judges "0 where a price exists" on values alone: a count of an 'unpriced' bucket
+    or a bucket label is price-derived but legitimately 0 / a string after a correct repair."""
+    buckets = """
+    SELECT date, multiIf(balance_usd = 0, 'unpriced', 'priced') AS bucket, countIf(balance_usd = 0) AS unpriced,
+           sum(balance_usd) AS balance_usd, sum(balance) AS balance, 0 AS fee_usd
+    FROM inc.balances GROUP BY date, bucket
+    """
+    balances = """
+    SELECT t.day AS date, t.token AS user, t.amount AS balance, t.amount * p.price AS value_in_dollars,
+           t.amount * p.price AS balance_usd
+    FROM raw.transfers AS t LEFT JOIN inc.prices AS p ON p.date = t.day
+    """
+    traced = trace_models(["prices", "balances", "buckets"], {"balances": balances, "buckets": buckets},
+                          {"prices": ("inc", "prices"), "balances": ("inc", "balances"), "buckets": ("inc", "buckets")},
+                          SCHEMA, {"prices": ALL})
+    assert traced["balances"].values == {"value_in_dollars", "balance_usd"}
+    assert traced["buckets"].columns == {"bucket", "unpriced", "balance_usd"}
+    assert traced["buckets"].values == {"balance_usd"}
+
+
+def test_a_date_column_s_grain_comes_from_its_sql_or_the_model_it_reads_it_from():
+    from refill.price_lineage import grain_of
+
+    weekly = """
+    WITH d AS (SELECT toStartOfWeek(t.day, 1) AS wk, t.token AS token FROM raw.transfers AS t)
+    SELECT wk AS week, token FROM d
+    """
+    assert grain_of(weekly, "week", SCHEMA).on("toDate('2026-04-17')") == "toStartOfWeek(toDate('2026-04-17'), 1)"
+    assert grain_of(weekly, "week", SCHEMA).unit == "week"
+    monthly = grain_of("SELECT toStartOfMonth(day) AS month FROM raw.transfers", "month", SCHEMA)
+    assert monthly.unit == "month" and monthly.period
+    for daily in ("toStartOfDay(day)", "toDate(day)", "date_trunc('day', day)", "day"):
+        found = grain_of(f"SELECT {daily} AS d FROM raw.transfers", "d", SCHEMA)
+        assert found.period is None, daily
+    assert grain_of("SELECT date FROM inc.cumulative", "date", SCHEMA).upstream == ("inc", "cumulative", "date")

@@ -24,8 +24,13 @@ def rollback_command(ctx: RunContext) -> str:
     return shlex.join(parts)
 
 
-def fail_with_rollback(ctx: RunContext, what: str, problems: list[str]) -> None:
+def fail_with_rollback(ctx: RunContext, what: str, problems: list[str], details: dict | None = None) -> None:
+    """Raise CheckFailed (exit 3) naming the first problems and the rollback; ``details`` go to the
+    step's journal entry and ``--report``."""
     shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
     hint = (f" Backups of the rewritten months are kept; to restore them: {rollback_command(ctx)}"
             if not ctx.plan.skip_cohort else "")
-    raise CheckFailed(f"{what} failed: {shown}.{hint}")
+    failure = CheckFailed(f"{what} failed: {shown}.{hint}")
+    if details is not None:
+        failure.details = details
+    raise failure

@@ -22,7 +22,7 @@ import datetime as dt
 import json
 import time
 
-from refill import audit
+from refill import audit, model_lineage
 from refill.errors import BadInput, StepFailed
 from refill.graph import ProjectGraph
 from refill.phases.context import RefillPlan, RunContext, Step
@@ -148,16 +148,7 @@ def _pairs(relations) -> str:
 
 
 def _columns(ctx: RunContext, relations) -> dict:
-    schema: dict = {}
-    # on a cluster system tables are read on every replica (a table may exist on some only):
-    # one row per column, the first type seen
-    for db, name, column, type_ in ctx.warehouse.rows(
-        f"SELECT database, table, name, any(type) FROM {ctx.warehouse.system_table('columns')}"
-        f" WHERE (database, table) IN ({_pairs(relations)})"
-        " GROUP BY database, table, name ORDER BY database, table, min(position)"
-    ):
-        schema.setdefault(db, {}).setdefault(name, {})[column] = type_
-    return schema
+    return model_lineage.table_columns(ctx.warehouse, relations)
 
 
 def _table_meta(ctx: RunContext, relations) -> dict:

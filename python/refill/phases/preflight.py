@@ -143,7 +143,8 @@ def price_coverage_problem(ctx: RunContext) -> PreflightProblem | None:
 
     An entity is expected from its first price to its last one in the window, as ``detect``
     expects it; on days after the whole feed's last price every entity is expected, except
-    on today, whose prices may not have landed yet (the next daily run re-reads today).
+    on the last ``refill_price_lag_days`` days up to today (default 1: today's prices may not
+    have landed yet; the next daily run re-reads today).
     """
     plan, warehouse = ctx.plan, ctx.warehouse
     schema, relation = plan.prices_relation
@@ -158,9 +159,9 @@ def price_coverage_problem(ctx: RunContext) -> PreflightProblem | None:
     entities, source = price_entity(plan, columns)
     first, today = plan.window.from_date, plan.window.today
     priced = priced_entities(warehouse, schema, relation, date_column, entities, first, today)
-    missing = missing_days(priced, first, today)
-    if today in missing and not any(today in days for _, days in priced.values()):
-        del missing[today]
+    # the feed's last days within its normal lag (var refill_price_lag_days) are not missing yet:
+    # the next daily run re-reads them
+    missing = missing_days(priced, first, today, lag_days=plan.settings.price_lag_days)
     if not missing:
         return None
     days = sorted(missing)
