@@ -41,6 +41,10 @@ class RefillPlan:
     partition_budget: int | None = 89  # partitions one re-pull may span (max_partitions_per_insert_block)
     mechanisms: tuple[tuple[str, str], ...] = ()  # (model, how it is repaired) of phases 0.5, 2 and 3
     refused: tuple[PreflightProblem, ...] = ()  # models no phase can repair: the run is refused
+    # materialized views whose target's months are rewritten from their SELECT (refill.mv_targets),
+    # in run order, and those months: backed up in preflight like the cohort's, restored by rollback
+    mv_targets: tuple[str, ...] = ()
+    mv_months: tuple[dt.date, ...] = ()
     prices_relation: tuple[str, str] | None = None  # (schema, table) of the prices model; None: ephemeral
     prices_unique_key: tuple[str, ...] = ()  # its columns: one way to tell the priced entities apart
     prices_upstream: tuple[str, ...] = ()  # materialized models the prices model reads (not re-pulled)
@@ -97,6 +101,7 @@ class RefillPlan:
                      "phase2": [r.as_dict() for r in self.lineage_runs],
                      "phase3": [r.as_dict() for r in self.downstream_runs]},
             "mechanisms": dict(self.mechanisms),
+            "mv_targets": {name: [m.isoformat() for m in self.mv_months] for name in self.mv_targets},
             "refused": [p.as_dict() for p in self.refused],
         }
 
