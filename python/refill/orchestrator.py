@@ -155,6 +155,9 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         mv_targets=tuple(graph.names(uid for uid in graph.topological(input_ids | lineage_ids | downstream_ids)
                                      if any(spec.mv_rewrite for spec in how.specs.get(graph.nodes[uid].name, ())))),
         mv_months=lineage.mv_months(options.window),
+        mv_backups=tuple(graph.names(uid for uid in graph.topological(input_ids | lineage_ids | downstream_ids)
+                                     if any(spec.mv_rewrite for spec in how.specs.get(graph.nodes[uid].name, ()))
+                                     and not options.skip_cohort and graph.ancestors(uid) & cohort)),
         refused=tuple(how.refused),
         prices_relation=None if prices.materialized == "ephemeral" else (prices.relation.database, prices.relation.identifier),
         prices_upstream=tuple(sorted(graph.nodes[uid].name for uid in graph.ancestors(prices.unique_id)

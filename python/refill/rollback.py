@@ -44,8 +44,9 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
     models = [name for layer in plan["phase1_layers"] for name in layer]
     tables = cohort_tables(plan, models)
     months = plan["window"]["months"]
-    # the materialized views' targets whose months the run rewrote (refill.mv_targets)
-    views = plan.get("mv_targets") or {}
+    # the targets of materialized views on the cohort whose months the run rewrote (refill.mv_targets)
+    views = {name: months for name, months in (plan.get("mv_targets") or {}).items()
+             if name in (plan.get("mv_backups") or ())}
     view_months = next(iter(views.values()), [])
     if not models and not views:
         raise BadInput(f"run {run_id} did not rewrite the cohort (--skip-balances-rewrite): nothing to roll back")

@@ -61,7 +61,7 @@ def drop_orphans(ctx: RunContext) -> list[str]:
 
 def steps(plan: RefillPlan) -> list[Step]:
     result = []
-    backed_up = (() if plan.skip_cohort else plan.cohort) + plan.mv_targets
+    backed_up = (() if plan.skip_cohort else plan.cohort) + plan.mv_backups
     if backed_up:
         calls = per_database(plan.tables_by_database(backed_up), {"suffix": backup_table_suffix(plan)})
         result.append(Step(

@@ -195,13 +195,14 @@ def touched_tables(graph: ProjectGraph, plan: RefillPlan) -> dict[str, list[str]
 
 def backup_arguments(plan: RefillPlan) -> list[dict]:
     """The ``backup_partitions`` calls of a plan: the cohort's affected months, and the months
-    of each materialized view's target that the plan rewrites (refill.mv_targets): rollback
-    puts both back, so a target again matches the cohort months it was computed from."""
+    of each materialized view's target that reads the cohort and that the plan rewrites
+    (refill.mv_targets): rollback puts both back, so such a target again matches the cohort
+    months it was computed from."""
     suffix = backup_table_suffix(plan)
     calls = [] if plan.skip_cohort else per_database(plan.tables_by_database(plan.cohort), {
         "partitions": [m.isoformat() for m in plan.window.months], "suffix": suffix})
-    if plan.mv_targets:
-        calls += per_database(plan.tables_by_database(plan.mv_targets), {
+    if plan.mv_backups:
+        calls += per_database(plan.tables_by_database(plan.mv_backups), {
             "partitions": [m.isoformat() for m in plan.mv_months], "suffix": suffix})
     return calls
 
@@ -250,7 +251,7 @@ def gate_steps(plan: RefillPlan) -> list[Step]:
     backup_calls = backup_arguments(plan)
     if backup_calls:
         what = [f"{len(plan.window.months)} month(s) of {len(plan.cohort)} cohort table(s)"] if not plan.skip_cohort else []
-        what += [f"{len(plan.mv_months)} month(s) of {len(plan.mv_targets)} materialized-view target(s)"] if plan.mv_targets else []
+        what += [f"{len(plan.mv_months)} month(s) of {len(plan.mv_backups)} materialized-view target(s)"] if plan.mv_backups else []
         result.append(
             Step(
                 key="preflight:backup",
