@@ -58,3 +58,37 @@ def test_months_and_partition_columns():
     assert problem("SELECT date, token, sum(volume) AS v FROM inc.volume_daily GROUP BY date, token",
                    dates=("token", "date")) is None
     assert date_columns(None) == []
+
+
+def test_plan_rewrites_mv_targets_after_their_sources_and_backs_up_only_those_on_the_cohort():
+    from refill.graph import Node, ProjectGraph
+    from refill.phases.lineage import mv_months, phase_runs, plan_models
+    from refill.plan import make_window
+
+    def node(name, *parents, materialized, tags=()):
+        return Node(f"model.p.{name}", name, materialized=materialized, tags=frozenset(tags), schema="inc",
+                    parents=tuple(f"model.p.{p}" for p in parents), partition_by="toStartOfMonth(date)")
+
+    g = ProjectGraph({n.unique_id: n for n in [
+        node("prices", materialized="view"),
+        node("volume_daily", "prices", materialized="incremental", tags=("refill_append",)),
+        node("volume_by_day", "volume_daily", materialized="materialized_view"),
+        node("consumer", "prices", materialized="table"),
+        node("consumer_by_day", "consumer", materialized="materialized_view"),
+        node("fct_daily", "volume_by_day", materialized="table"),
+    ]})
+    window = make_window(from_date=dt.date(2026, 3, 31), today=dt.date(2026, 4, 3), buffer_days=1)
+    assert mv_months(window) == (dt.date(2026, 3, 1), dt.date(2026, 4, 1))
+    uids = {f"model.p.{n}" for n in ("prices", "volume_by_day", "consumer", "consumer_by_day", "fct_daily")}
+    how = plan_models(g, uids, window, budget=None, warehouse=None, cohort={"model.p.volume_daily"})
+    assert how.mechanisms["volume_by_day"].startswith("mv-target month rewrite: 2026-03-01, 2026-04-01 of inc.volume_by_day")
+    assert "restored by rollback with the cohort" in how.mechanisms["volume_by_day"]
+    assert "not backed up" in how.mechanisms["consumer_by_day"]
+    (spec,) = how.specs["volume_by_day"]
+    assert spec.mv_rewrite and spec.vars_dict == {"start_month": "2026-03-01", "end_month": "2026-04-01"}
+    runs = phase_runs(g, uids, how.specs)
+    order = [m for run in runs for m in run.models]
+    # a target is rewritten after what it reads, and before what reads it
+    assert order.index("consumer") < order.index("consumer_by_day")
+    assert order.index("volume_by_day") < order.index("fct_daily")
+    assert all(run.spec.mv_rewrite == (set(run.models) <= {"volume_by_day", "consumer_by_day"}) for run in runs)

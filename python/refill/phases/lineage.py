@@ -132,6 +132,7 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
     base = lookback_specs(window.today, window.lookback_days, [])
     nodes = [graph.nodes[uid] for uid in uids]
     rebuilt = set(full_refresh)
+    cohort = set(cohort)
     views = [n for n in nodes if n.materialized == mv_targets.MATERIALIZED_VIEW]
     view_problems = {}
     if views and session is not None:
@@ -166,7 +167,9 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
                                                 ("end_month", months[-1].isoformat())), mv_rewrite=True),)
             result.mechanisms[node.name] = (
                 f"mv-target month rewrite: {', '.join(m.isoformat() for m in months)} of {node.relation} recomputed"
-                " from the view's SELECT into a staging twin and swapped in (backed up in preflight)")
+                " from the view's SELECT into a staging twin and swapped in"
+                + (" (backed up in preflight, restored by rollback with the cohort)" if graph.ancestors(node.unique_id) & cohort
+                   else " (not backed up: re-derivable, like the re-pulled models it reads)"))
         elif not node.is_incremental:
             result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: rebuilt whole"
         elif node.strategy == "microbatch":
