@@ -54,6 +54,17 @@ SELECT date, sum(amount_usd) AS amount_usd
 FROM {{ ref('consumer') }}
 GROUP BY date
 """)
+# two views into one target (dbt-clickhouse's `--name:begin/--name:end` markers: views
+# volume_sides_cohort and volume_sides_consumer), one over the cohort, one over the consumer
+VOLUME_SIDES = mv("""
+--cohort:begin
+SELECT date, 'cohort' AS side, sum(volume_usd) AS usd FROM {{ ref('volume_daily') }} GROUP BY date
+--cohort:end
+UNION ALL
+--consumer:begin
+SELECT date, 'consumer' AS side, sum(amount_usd) AS usd FROM {{ ref('consumer') }} GROUP BY date
+--consumer:end
+""", order_by="(date, side)")
 # one row per token over all time: no month partition to swap
 VOLUME_TOTAL = mv("""
 SELECT token, sum(volume_usd) AS usd
@@ -106,9 +117,12 @@ def test_mv_target_repaired_across_a_month_boundary_and_restored_by_rollback(tmp
     # no target column reads 0 here (a monthly sum, a doubled daily one): before refill
     # repaired MV targets, this run passed verify with exit 0 and both targets wrong
     models = {name: sql for name, sql in MONTH_LOCAL.items() if name != "volume_by_day.sql"}
-    project = replayed(tmp_path, BOUNDARY_GAP, BOUNDARY_TODAY, models)
+    project = replayed(tmp_path, BOUNDARY_GAP, BOUNDARY_TODAY, {**models, "volume_sides.sql": VOLUME_SIDES})
     with project:
-        assert {"volume_by_month", "consumer_by_day"} <= set(differing(project.diff()))
+        assert {"volume_by_month", "consumer_by_day", "volume_sides"} <= set(differing(project.diff()))
+        assert project.rows("SELECT name FROM system.tables WHERE database = 'inc' AND name LIKE 'volume_sides_%'"
+                            " AND engine = 'MaterializedView' ORDER BY name") \
+            == [("volume_sides_cohort",), ("volume_sides_consumer",)]
         before = project.checksums()
     # crashed once every target is rewritten, then rolled back: the cohort and the target
     # that reads it are what they were (a target fed only by a re-pulled model is re-derivable
@@ -125,7 +139,7 @@ def test_mv_target_repaired_across_a_month_boundary_and_restored_by_rollback(tmp
     assert rolled.returncode == 0, rolled.stdout[-3000:] + rolled.stderr[-3000:]
     with project:
         restored = project.checksums()
-    for table in ("inc.volume_daily", "inc.volume_by_month"):
+    for table in ("inc.volume_daily", "inc.volume_by_month", "inc.volume_sides"):
         assert restored[table] == before[table], table
     assert restored["inc.consumer_by_day"] == after_crash["inc.consumer_by_day"]
     assert not [t for t in restored if "refill_backup" in t]
