@@ -92,3 +92,31 @@ def test_plan_rewrites_mv_targets_after_their_sources_and_backs_up_only_those_on
     assert order.index("consumer") < order.index("consumer_by_day")
     assert order.index("volume_by_day") < order.index("fct_daily")
     assert all(run.spec.mv_rewrite == (set(run.models) <= {"volume_by_day", "consumer_by_day"}) for run in runs)
+
+
+def test_a_view_whose_target_is_not_built_yet_is_created_by_dbt_run():
+    from refill.graph import Node, ProjectGraph
+    from refill.phases.lineage import plan_models
+    from refill.plan import make_window
+
+    class Built:  # the warehouse holds volume_by_day's target only
+        def system_table(self, name):
+            return f"system.{name}"
+
+        def rows(self, sql):
+            assert "system.tables" in sql
+            return [("inc", "volume_by_day")]
+
+    g = ProjectGraph({n.unique_id: n for n in [
+        Node("model.p.volume_daily", "volume_daily", materialized="incremental", schema="inc"),
+        Node("model.p.volume_by_day", "volume_by_day", materialized="materialized_view", schema="inc",
+             parents=("model.p.volume_daily",)),
+        Node("model.p.volume_new", "volume_new", materialized="materialized_view", schema="inc",
+             parents=("model.p.volume_daily",)),
+    ]})
+    window = make_window(from_date=dt.date(2026, 4, 17), today=dt.date(2026, 4, 27))
+    how = plan_models(g, {"model.p.volume_by_day", "model.p.volume_new"}, window, budget=None, warehouse=Built(),
+                      cohort={"model.p.volume_daily"})
+    assert how.mechanisms["volume_by_day"].startswith("mv-target month rewrite")
+    assert how.mechanisms["volume_new"].startswith("materialized_view not built yet: dbt run creates")
+    assert not any(spec.mv_rewrite for spec in how.specs["volume_new"])

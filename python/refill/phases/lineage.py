@@ -37,6 +37,7 @@ from refill.repull import (
     DEFAULT_PARTITION_LIMIT, Repull, RunSpec, lookback_specs, microbatch_spec, schedule, split_days, split_months,
     step_keys, whole_months,
 )
+from refill.sql import literal
 
 PHASE = "phase2"
 INPUTS_PHASE = "phase0.5"
@@ -140,6 +141,12 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
         view_problems = mv_problems(graph, views, repaired=repaired, session=session, manifest=manifest,
                                     full_refresh=rebuilt)
     months = mv_months(window)
+    unbuilt = set()  # a view whose target does not exist yet: dbt run creates it with catch-up
+    if views and warehouse is not None:
+        pairs = ", ".join(f"({literal(n.relation.database)}, {literal(n.relation.identifier)})" for n in views)
+        built = {(d, t) for d, t in warehouse.rows(
+            f"SELECT DISTINCT database, name FROM {warehouse.system_table('tables')} WHERE (database, name) IN ({pairs})")}
+        unbuilt = {n.name for n in views if (n.relation.database, n.relation.identifier) not in built}
     incremental = [n for n in nodes if n.is_incremental and n.strategy != "microbatch" and n.name not in rebuilt]
     ignoring: set[str] = set()
     if check_windows and session is not None and incremental:
@@ -153,6 +160,10 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
     for node in nodes:
         if node.materialized in UNMATERIALIZED:
             result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: read live (re-created)"
+        elif node.name in unbuilt:
+            result.specs[node.name] = base
+            result.mechanisms[node.name] = ("materialized_view not built yet: dbt run creates its target with"
+                                            " catch-up from its SELECT (a from-scratch build)")
         elif node.name in view_problems:
             result.specs[node.name] = base
             result.mechanisms[node.name] = "cannot repair: " + view_problems[node.name]
