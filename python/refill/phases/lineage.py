@@ -102,8 +102,9 @@ def mv_problems(graph: ProjectGraph, views: list, *, repaired: set[Relation], se
         names = {n.relation.identifier: n for n in checked if n.relation.database == database}
         for problem in check_partitioning(session, manifest, database, set(names)):
             node = names[problem.model]
-            problems[node.name] = problem.message.split(";")[0].replace("partitioned by tuple()", "not partitioned") \
-                + ", so its months cannot be swapped" + rebuilt_ok
+            head = problem.message.split(";")[0]  # "partitioned by <key>: <why>"
+            head = "not partitioned" if head.startswith("partitioned by tuple()") else head
+            problems[node.name] = f"its target is {head}, so its months cannot be swapped" + rebuilt_ok
     sqls = lineage_scan.compiled_sql(session, manifest, [n.name for n in checked if n.name not in problems], {})
     source_dates = {(n.relation.database, n.relation.identifier): mv_targets.date_columns(n.partition_by)
                     for n in graph.nodes.values() if n.materialized not in UNMATERIALIZED}
