@@ -141,7 +141,7 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
     with Warehouse(session.credentials, session.project_dir) as warehouse:
         how = lineage.plan_models(graph, input_ids | lineage_ids | downstream_ids, options.window, budget=budget,
                                   warehouse=warehouse, session=session, manifest=manifest,
-                                  full_refresh=settings.full_refresh)
+                                  full_refresh=settings.full_refresh, cohort=set() if options.skip_cohort else cohort)
     unique_key = manifest.nodes[prices.unique_id].config.get("unique_key") or ()
     plan = RefillPlan(
         window=options.window,
@@ -161,6 +161,12 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         downstream_runs=lineage.phase_runs(graph, downstream_ids, how.specs),
         partition_budget=budget,
         mechanisms=tuple(sorted(how.mechanisms.items())),
+        mv_targets=tuple(graph.names(uid for uid in graph.topological(input_ids | lineage_ids | downstream_ids)
+                                     if any(spec.mv_rewrite for spec in how.specs.get(graph.nodes[uid].name, ())))),
+        mv_months=lineage.mv_months(options.window),
+        mv_backups=tuple(graph.names(uid for uid in graph.topological(input_ids | lineage_ids | downstream_ids)
+                                     if any(spec.mv_rewrite for spec in how.specs.get(graph.nodes[uid].name, ()))
+                                     and not options.skip_cohort and graph.ancestors(uid) & cohort)),
         refused=tuple(how.refused),
         prices_relation=None if prices.materialized == "ephemeral" else (prices.relation.database, prices.relation.identifier),
         prices_upstream=tuple(sorted(graph.nodes[uid].name for uid in graph.ancestors(prices.unique_id)

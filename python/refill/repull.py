@@ -94,6 +94,9 @@ class RunSpec:
     vars: tuple[tuple[str, Any], ...]
     event_time: tuple[str, str] | None = None  # [start, end) for --event-time-start/-end
     full_refresh: bool = False  # rebuilt whole: no window at all
+    # a materialized view's target: the months start_month..end_month rewritten from its
+    # SELECT through refill_mv_swap (refill.mv_targets says why)
+    mv_rewrite: bool = False
 
     @property
     def vars_dict(self) -> dict[str, Any]:
@@ -137,12 +140,14 @@ class Repull:
         text = "dbt " + " ".join(shlex.quote(a) for a in self.args())
         if self.spec.vars:
             text += " --vars " + shlex.quote(json.dumps(self.spec.vars_dict, sort_keys=True))
+        if self.spec.mv_rewrite:
+            text += "  (as refill_mv_swap: each month recomputed from the view's SELECT into a staging twin, then swapped)"
         return text
 
     def as_dict(self) -> dict:
         return {"models": list(self.models), "vars": self.spec.vars_dict,
                 "event_time": list(self.spec.event_time) if self.spec.event_time else None,
-                "full_refresh": self.spec.full_refresh}
+                "full_refresh": self.spec.full_refresh, "mv_rewrite": self.spec.mv_rewrite}
 
 
 def schedule(order: Sequence[str], upstream: Mapping[str, Iterable[str]],

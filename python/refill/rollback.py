@@ -44,7 +44,11 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
     models = [name for layer in plan["phase1_layers"] for name in layer]
     tables = cohort_tables(plan, models)
     months = plan["window"]["months"]
-    if not models:
+    # the targets of materialized views on the cohort whose months the run rewrote (refill.mv_targets)
+    views = {name: months for name, months in (plan.get("mv_targets") or {}).items()
+             if name in (plan.get("mv_backups") or ())}
+    view_months = next(iter(views.values()), [])
+    if not models and not views:
         raise BadInput(f"run {run_id} did not rewrite the cohort (--skip-balances-rewrite): nothing to roll back")
     if not journal.is_done("preflight:backup"):
         journal.finish(ROLLED_BACK)
@@ -52,18 +56,21 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
         return 0
     manifest = session.parse()
     with target_locks(session, store.directory, holder_info(run_id, f"rollback of {run_id}")):
-        print(f"[rollback] restoring {len(months)} month(s) of {len(models)} cohort table(s) from run {run_id}'s backups",
+        print(f"[rollback] restoring {len(months)} month(s) of {len(models)} cohort table(s) and {len(view_months)} of"
+              f" {len(views)} materialized-view target(s) from run {run_id}'s backups",
               flush=True)
-        for database, names in tables.items():
-            restore = {"database": database, "tables": names, "partitions": months, "suffix": run_id}
-            session.invoke(["run-operation", "refill.restore_partitions", "--args", json.dumps(restore)],
-                           manifest=manifest)
+        restores = [(tables, months), (cohort_tables(plan, list(views)), view_months)]
+        for group, group_months in restores:
+            for database, names in group.items():
+                restore = {"database": database, "tables": names, "partitions": group_months, "suffix": run_id}
+                session.invoke(["run-operation", "refill.restore_partitions", "--args", json.dumps(restore)],
+                               manifest=manifest)
         if any(key.split(":")[0] in _DOWNSTREAM_PHASES and done.get("status") == "ok"
                for key, done in journal.data["steps"].items()):
             tag = plan["tag"]
             print(f"[rollback] rebuilding the cohort's descendants from the restored months (tag:{tag}+)", flush=True)
             session.invoke(["run", "--select", f"tag:{tag}+", "--exclude", f"tag:{tag}"], manifest=manifest)
-        for database, names in tables.items():
+        for database, names in cohort_tables(plan, models + list(views)).items():
             drop = {"database": database, "tables": names, "suffix": run_id}
             session.invoke(["run-operation", "refill.drop_backups", "--args", json.dumps(drop)], manifest=manifest)
         journal.finish(ROLLED_BACK)

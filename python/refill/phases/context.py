@@ -40,6 +40,14 @@ class RefillPlan:
     partition_budget: int | None = 89  # partitions one re-pull may span (max_partitions_per_insert_block)
     mechanisms: tuple[tuple[str, str], ...] = ()  # (model, how it is repaired) of phases 0.5, 2 and 3
     refused: tuple[PreflightProblem, ...] = ()  # models no phase can repair: the run is refused
+    # materialized views whose target's months are rewritten from their SELECT (refill.mv_targets),
+    # in run order, and those months
+    mv_targets: tuple[str, ...] = ()
+    mv_months: tuple[dt.date, ...] = ()
+    # those of them that read the cohort: backed up in preflight like the cohort and restored with
+    # it by rollback (a target fed only by re-pulled models is re-derivable like those models,
+    # which rollback leaves repaired: restoring it would contradict them)
+    mv_backups: tuple[str, ...] = ()
     prices_relation: tuple[str, str] | None = None  # (schema, table) of the prices model; None: ephemeral
     prices_unique_key: tuple[str, ...] = ()  # its columns: one way to tell the priced entities apart
     prices_upstream: tuple[str, ...] = ()  # materialized models the prices model reads (not re-pulled)
@@ -96,6 +104,8 @@ class RefillPlan:
                      "phase2": [r.as_dict() for r in self.lineage_runs],
                      "phase3": [r.as_dict() for r in self.downstream_runs]},
             "mechanisms": dict(self.mechanisms),
+            "mv_targets": {name: [m.isoformat() for m in self.mv_months] for name in self.mv_targets},
+            "mv_backups": list(self.mv_backups),
             "refused": [p.as_dict() for p in self.refused],
         }
 

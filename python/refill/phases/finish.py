@@ -67,8 +67,9 @@ def drop_orphans(ctx: RunContext) -> list[str]:
 
 def steps(plan: RefillPlan) -> list[Step]:
     result = []
-    if not plan.skip_cohort:
-        calls = per_database(plan.tables_by_database(plan.cohort), {"suffix": backup_table_suffix(plan)})
+    backed_up = (() if plan.skip_cohort else plan.cohort) + plan.mv_backups
+    if backed_up:
+        calls = per_database(plan.tables_by_database(backed_up), {"suffix": backup_table_suffix(plan)})
         result.append(Step(
             key="finish:drop-backups",
             phase=PHASE,

@@ -16,7 +16,10 @@ How each model is re-pulled is decided here, per model:
   its own): cannot be repaired by a re-pull, refused before anything is written, unless
   the project lists it in var ``refill_full_refresh``: then rebuilt whole
   (``--full-refresh``), which equals a from-scratch build;
-* table: rebuilt whole; view: read live (dbt re-creates it); ephemeral: nothing to run.
+* table: rebuilt whole; view: read live (dbt re-creates it); ephemeral: nothing to run;
+* materialized view (an insert trigger, which neither Phase 1's partition swap nor ``dbt
+  run`` of the existing view refills): its target's months rewritten from its SELECT
+  (``refill.mv_targets``), or refused when that is not provably a from-scratch build's.
 """
 
 from __future__ import annotations
@@ -25,15 +28,16 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from refill import lineage_scan
+from refill import lineage_scan, mv_targets
 from refill.errors import PreflightProblem
-from refill.graph import UNMATERIALIZED, ProjectGraph
+from refill.graph import UNMATERIALIZED, ProjectGraph, Relation
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.plan import Window
 from refill.repull import (
     DEFAULT_PARTITION_LIMIT, Repull, RunSpec, lookback_specs, microbatch_spec, schedule, split_days, split_months,
     step_keys, whole_months,
 )
+from refill.sql import literal
 
 PHASE = "phase2"
 INPUTS_PHASE = "phase0.5"
@@ -59,20 +63,91 @@ class RepullPlan:
     refused: list[PreflightProblem] = field(default_factory=list)
 
 
+def mv_months(window: Window) -> tuple[dt.date, ...]:
+    """The months of a materialized view's target that a refill rewrites: every month the
+    re-pulled days touch (from the lookback's first day, the buffer included, to today),
+    which holds the cohort's affected months and every day a Phase 2 re-pull re-inserts."""
+    return mv_targets.months_of(window_days(window)[0], window.today)
+
+
+def mv_problems(graph: ProjectGraph, views: list, *, repaired: set[Relation], session, manifest,
+                full_refresh: set[str]) -> dict[str, str]:
+    """``{view model: why its target's months cannot be rewritten}`` (see refill.mv_targets).
+
+    Reads only: the target's partition key (the package's ``partitioning_problems_query``,
+    the one definition of a month's partitions) and ``dbt compile`` of the views."""
+    from refill.phases.preflight import check_partitioning  # preflight's own check, on these tables
+
+    problems: dict[str, str] = {}
+    rebuilt_ok = ("; add it to var refill_full_refresh to have refill rebuild its target whole from its SELECT"
+                  " (dbt run --full-refresh)")
+    checked = []
+    for node in views:
+        config = manifest.nodes[node.unique_id].config
+        raw = manifest.nodes[node.unique_id].raw_code or ""
+        if mv_targets.EXTERNAL_TARGET_MARKER in raw:
+            problems[node.name] = ("it writes into another model's table (materialization_target_table), which other"
+                                   " writers may share: repair that table's months by hand after the refill")
+        elif config.get("refreshable"):
+            problems[node.name] = ("a refreshable materialized view is no insert trigger: run SYSTEM REFRESH VIEW on it"
+                                   " after the refill, and leave it out of the refill's selection (--select)")
+        elif config.get("catchup", True) is False:
+            problems[node.name] = ("catchup=False: its target holds only rows inserted since the view was created, so"
+                                   " no SELECT recomputes it; repair its months by hand after the refill")
+        elif node.name not in full_refresh:
+            checked.append(node)
+    if not checked:
+        return problems
+    for database in sorted({n.relation.database for n in checked}):
+        names = {n.relation.identifier: n for n in checked if n.relation.database == database}
+        for problem in check_partitioning(session, manifest, database, set(names)):
+            node = names[problem.model]
+            head = problem.message.split(";")[0]  # "partitioned by <key>: <why>"
+            head = "not partitioned" if head.startswith("partitioned by tuple()") else head
+            problems[node.name] = f"its target is {head}, so its months cannot be swapped" + rebuilt_ok
+    sqls = lineage_scan.compiled_sql(session, manifest, [n.name for n in checked if n.name not in problems], {})
+    source_dates = {(n.relation.database, n.relation.identifier): mv_targets.date_columns(n.partition_by)
+                    for n in graph.nodes.values() if n.materialized not in UNMATERIALIZED}
+    pairs = {(r.database, r.identifier) for r in repaired}
+    for node in checked:
+        if node.name in problems:
+            continue
+        why = mv_targets.month_local_problem(sqls.get(node.name, ""), mv_targets.date_columns(node.partition_by),
+                                             source_dates, pairs)
+        if why:
+            problems[node.name] = why + rebuilt_ok
+    return problems
+
+
 def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, budget: int | None,
                 warehouse, session=None, manifest=None, check_windows: bool = True,
-                full_refresh: Iterable[str] = ()) -> RepullPlan:
+                full_refresh: Iterable[str] = (), cohort: Iterable[str] = ()) -> RepullPlan:
     """Decide how each of ``uids`` is re-pulled (see the module docstring).
 
     ``warehouse`` counts partitions (reads only); ``session`` and ``manifest`` compile the
     incremental models twice to find windows that ignore the var (skipped when
-    ``check_windows`` is false or no session is given).
+    ``check_windows`` is false or no session is given), and the materialized views once.
+    ``cohort`` (unique ids) is what Phase 1 rewrites: a view reading it is repaired here.
     """
     result = RepullPlan()
     days = window_days(window)
     base = lookback_specs(window.today, window.lookback_days, [])
     nodes = [graph.nodes[uid] for uid in uids]
     rebuilt = set(full_refresh)
+    cohort = set(cohort)
+    views = [n for n in nodes if n.materialized == mv_targets.MATERIALIZED_VIEW]
+    view_problems = {}
+    if views and session is not None:
+        repaired = {graph.nodes[u].relation for u in {*uids, *cohort} if graph.nodes[u].materialized not in UNMATERIALIZED}
+        view_problems = mv_problems(graph, views, repaired=repaired, session=session, manifest=manifest,
+                                    full_refresh=rebuilt)
+    months = mv_months(window)
+    unbuilt = set()  # a view whose target does not exist yet: dbt run creates it with catch-up
+    if views and warehouse is not None:
+        pairs = ", ".join(f"({literal(n.relation.database)}, {literal(n.relation.identifier)})" for n in views)
+        built = {(d, t) for d, t in warehouse.rows(
+            f"SELECT DISTINCT database, name FROM {warehouse.system_table('tables')} WHERE (database, name) IN ({pairs})")}
+        unbuilt = {n.name for n in views if (n.relation.database, n.relation.identifier) not in built}
     incremental = [n for n in nodes if n.is_incremental and n.strategy != "microbatch" and n.name not in rebuilt]
     ignoring: set[str] = set()
     if check_windows and session is not None and incremental:
@@ -86,9 +161,27 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
     for node in nodes:
         if node.materialized in UNMATERIALIZED:
             result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: read live (re-created)"
+        elif node.name in unbuilt:
+            result.specs[node.name] = base
+            result.mechanisms[node.name] = ("materialized_view not built yet: dbt run creates its target with"
+                                            " catch-up from its SELECT (a from-scratch build)")
+        elif node.name in view_problems:
+            result.specs[node.name] = base
+            result.mechanisms[node.name] = "cannot repair: " + view_problems[node.name]
+            result.refused.append(PreflightProblem(
+                kind="materialized-view", model=node.name,
+                message=f"materialized view, not refilled by a partition swap or dbt run: {view_problems[node.name]}"))
         elif node.name in rebuilt:
             result.specs[node.name] = (RunSpec((), full_refresh=True),)
             result.mechanisms[node.name] = "rebuilt whole: dbt run --full-refresh (var refill_full_refresh)"
+        elif node.materialized == mv_targets.MATERIALIZED_VIEW:
+            result.specs[node.name] = (RunSpec((("start_month", months[0].isoformat()),
+                                                ("end_month", months[-1].isoformat())), mv_rewrite=True),)
+            result.mechanisms[node.name] = (
+                f"mv-target month rewrite: {', '.join(m.isoformat() for m in months)} of {node.relation} recomputed"
+                " from the view's SELECT into a staging twin and swapped in"
+                + (" (backed up in preflight, restored by rollback with the cohort)" if graph.ancestors(node.unique_id) & cohort
+                   else " (not backed up: re-derivable, like the re-pulled models it reads)"))
         elif not node.is_incremental:
             result.specs[node.name], result.mechanisms[node.name] = base, f"{node.materialized}: rebuilt whole"
         elif node.strategy == "microbatch":
@@ -133,9 +226,27 @@ def phase_runs(graph: ProjectGraph, uids: Iterable[str], specs: dict[str, tuple[
     return tuple(schedule(graph.names(order), upstream, specs))
 
 
+MV_MATERIALIZATION = "refill_mv_swap"
+
+
 def re_pull(ctx: RunContext, phase: str, run: Repull) -> dict:
-    print(f"[{phase}] {' '.join(run.args()[1:])}  ({', '.join(f'{k}={v}' for k, v in run.spec.vars)})", flush=True)
-    ctx.session.invoke(run.args(), manifest=ctx.manifest, vars=run.spec.vars_dict)
+    print(f"[{phase}] {' '.join(run.args()[1:])}  ({', '.join(f'{k}={v}' for k, v in run.spec.vars)})"
+          + ("  as refill_mv_swap" if run.spec.mv_rewrite else ""), flush=True)
+    if not run.spec.mv_rewrite:
+        ctx.session.invoke(run.args(), manifest=ctx.manifest, vars=run.spec.vars_dict)
+        return run.as_dict()
+    # the views' targets are written by the package's refill_mv_swap for this one invocation:
+    # their config is switched in memory (the manifest is shared with the other runs, so it
+    # is switched back), as Phase 1 switches the cohort to refill_swap
+    configs = [ctx.manifest.nodes[uid].config for uid in (ctx.graph.by_name(m).unique_id for m in run.models)]
+    saved = [config.materialized for config in configs]
+    try:
+        for config in configs:
+            config.materialized = MV_MATERIALIZATION
+        ctx.session.invoke(run.args(), manifest=ctx.manifest, vars=run.spec.vars_dict)
+    finally:
+        for config, materialized in zip(configs, saved):
+            config.materialized = materialized
     return run.as_dict()
 
 

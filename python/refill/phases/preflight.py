@@ -201,6 +201,20 @@ def touched_tables(graph: ProjectGraph, plan: RefillPlan) -> dict[str, list[str]
         sorted(n for n in names if (node := graph.by_name(n)) and node.materialized != "view"))
 
 
+def backup_arguments(plan: RefillPlan) -> list[dict]:
+    """The ``backup_partitions`` calls of a plan: the cohort's affected months, and the months
+    of each materialized view's target that reads the cohort and that the plan rewrites
+    (refill.mv_targets): rollback puts both back, so such a target again matches the cohort
+    months it was computed from."""
+    suffix = backup_table_suffix(plan)
+    calls = [] if plan.skip_cohort else per_database(plan.tables_by_database(plan.cohort), {
+        "partitions": [m.isoformat() for m in plan.window.months], "suffix": suffix})
+    if plan.mv_backups:
+        calls += per_database(plan.tables_by_database(plan.mv_backups), {
+            "partitions": [m.isoformat() for m in plan.mv_months], "suffix": suffix})
+    return calls
+
+
 def clear_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     """Before anything writes: the poisoned mutations that would block it."""
     kill_calls = per_database(touched_tables(graph, plan), {})
@@ -242,16 +256,15 @@ def gate_steps(plan: RefillPlan) -> list[Step]:
                 action=lambda ctx: apply_schema_changes(ctx, plan.schema_changes),
             )
         )
-    if not plan.skip_cohort:
-        backup_calls = per_database(plan.tables_by_database(plan.cohort), {
-            "partitions": [m.isoformat() for m in plan.window.months],
-            "suffix": backup_table_suffix(plan),
-        })
+    backup_calls = backup_arguments(plan)
+    if backup_calls:
+        what = [f"{len(plan.window.months)} month(s) of {len(plan.cohort)} cohort table(s)"] if not plan.skip_cohort else []
+        what += [f"{len(plan.mv_months)} month(s) of {len(plan.mv_backups)} materialized-view target(s)"] if plan.mv_backups else []
         result.append(
             Step(
                 key="preflight:backup",
                 phase=PHASE,
-                title=f"back up {len(plan.window.months)} month(s) of {len(plan.cohort)} cohort table(s)",
+                title=f"back up {' and '.join(what)}",
                 statements=tuple(run_operation_statement("backup_partitions", args) for args in backup_calls),
                 action=lambda ctx: run_operation_each(ctx, "backup_partitions", backup_calls),
             )
