@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 from refill import __version__
 from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused, RefillError
+from refill.render import one_line_error
 from refill.settings import RUN_VARS, parse_vars
 
 
@@ -59,6 +60,12 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the statements; write nothing")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same plan")
     parser.add_argument("--report", type=Path, help="write the run report as JSON here")
+    parser.add_argument("--dbt-output", action="store_true",
+                        help="print dbt's own lines on the terminal as they come (default on a terminal: a "
+                             "progress line per phase, dbt's lines in a log file whose path is printed)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="list every model of every phase in the plan (default: a summary per phase past "
+                             "20 models; the --report JSON always has every list)")
     parser.add_argument("--threads", type=_positive_int, help="dbt threads (default: the profile's)")
     parser.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(parser)
@@ -196,6 +203,8 @@ def _run_refill(args: argparse.Namespace) -> int:
         report_path=args.report,
         state_dir=args.state_dir,
         command=shlex.join(["python", "-m", "refill", *args.argv]),
+        verbose=args.verbose,
+        dbt_output=args.dbt_output,
         cli_vars=cli_vars,
     )
     return run_refill(options)
@@ -351,7 +360,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"listed on stdout; nothing was written", file=sys.stderr)
         return int(refused.exit_code)
     except RefillError as exc:
-        print(f"refill: error: {exc.message}", file=sys.stderr)
+        print(f"refill: error: {one_line_error(exc.message)}", file=sys.stderr)
+        if exc.log_path is not None:
+            print(f"refill: full log: {exc.log_path}", file=sys.stderr)
+        for step in exc.next_steps:
+            print(f"refill: next: {step}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("refill: interrupted", file=sys.stderr)

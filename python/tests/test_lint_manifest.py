@@ -114,7 +114,7 @@ def test_preflight_on_a_parsed_cohort_refuses_with_exit_5(fixture_parse):
 
 def test_cli_parse_mode_lints_what_dbt_parsed(fixture_parse, monkeypatch, capsys):
     project, manifest, _ = fixture_parse
-    monkeypatch.setattr(DbtSession, "parse", lambda self, vars=None: manifest)  # the parse is the fixture's
+    monkeypatch.setattr(DbtSession, "parse", lambda self, vars=None, reason="": manifest)  # the parse is the fixture's
     code = main(["lint", "--parse", "--project-dir", str(project), "--profiles-dir", str(project.parent),
                  "--format", "json"])
     assert code == ExitCode.CONTRACT

@@ -13,6 +13,7 @@ from refill.graph import Relation
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
 from refill.phases.preflight import backup_table_suffix
+from refill.progress import say
 from refill.sql import literal
 
 PHASE = "finish"
@@ -54,8 +55,8 @@ def drop_orphans(ctx: RunContext) -> list[str]:
     for relation in orphans:
         ctx.warehouse.execute(f"DROP TABLE IF EXISTS {relation.sql}{ctx.warehouse.on_cluster()} SYNC")
     if orphans:
-        print(f"[finish] dropped {len(orphans)} table(s) left by an interrupted attempt: "
-              f"{', '.join(map(str, orphans))}", flush=True)
+        say(f"[finish] dropped {len(orphans)} table(s) left by an interrupted attempt: "
+            f"{', '.join(map(str, orphans))}")
     return [str(relation) for relation in orphans]
 
 

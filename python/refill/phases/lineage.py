@@ -30,6 +30,8 @@ from refill.errors import PreflightProblem
 from refill.graph import UNMATERIALIZED, ProjectGraph
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.plan import Window
+from refill.progress import say
+from refill.render import abbreviate_statement
 from refill.repull import (
     DEFAULT_PARTITION_LIMIT, Repull, RunSpec, lookback_specs, microbatch_spec, schedule, split_days, split_months,
     step_keys, whole_months,
@@ -134,7 +136,7 @@ def phase_runs(graph: ProjectGraph, uids: Iterable[str], specs: dict[str, tuple[
 
 
 def re_pull(ctx: RunContext, phase: str, run: Repull) -> dict:
-    print(f"[{phase}] {' '.join(run.args()[1:])}  ({', '.join(f'{k}={v}' for k, v in run.spec.vars)})", flush=True)
+    say(abbreviate_statement(f"[{phase}] {' '.join(run.args()[1:])}  ({', '.join(f'{k}={v}' for k, v in run.spec.vars)})"))
     ctx.session.invoke(run.args(), manifest=ctx.manifest, vars=run.spec.vars_dict)
     return run.as_dict()
 

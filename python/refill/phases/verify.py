@@ -11,6 +11,7 @@ from refill.errors import BadInput, CheckFailed
 from refill.graph import Relation
 from refill.phases import canary
 from refill.phases.context import RefillPlan, RunContext, Step
+from refill.progress import say
 from refill.sql import ident, literal
 
 PHASE = "phase4"
@@ -70,7 +71,7 @@ def prices_entities(ctx: RunContext, day_column: str) -> tuple[str, ...]:
     try:
         return price_entity(ctx.plan, columns)[0]
     except BadInput as exc:
-        print(f"[phase4] zero USD judged per day, not per entity: {exc.message}", flush=True)
+        say(f"[phase4] zero USD judged per day, not per entity: {exc.message}")
         return ()
 
 
@@ -107,11 +108,11 @@ def verify(ctx: RunContext) -> dict:
     problems += [f"{d.relation} partition {d.partition_id} holds {d.duplicates} duplicate key(s) ({d.key})"
                  for d in duplicates]
     problems += [f"canary {v.describe()}" for v in violations]
-    print(f"[phase4] zero-USD check: {len(scan.checked)} of {len(scope)} model(s) checked on "
-          f"{len(plan.window.gap_days)} gap day(s); {len(zero_usd)} zero-USD finding(s), "
-          f"{len(duplicates)} duplicate-key partition(s), {len(violations)} canary violation(s)", flush=True)
+    say(f"[phase4] zero-USD check: {len(scan.checked)} of {len(scope)} model(s) checked on "
+        f"{len(plan.window.gap_days)} gap day(s); {len(zero_usd)} zero-USD finding(s), "
+        f"{len(duplicates)} duplicate-key partition(s), {len(violations)} canary violation(s)")
     for name, reason in scan.not_checked.items():
-        print(f"[phase4] not checked for zero USD: {name}: {reason}", flush=True)
+        say(f"[phase4] not checked for zero USD: {name}: {reason}")
     if problems:
         fail_with_rollback(ctx, "verification", problems)
     return {"models_checked": len(scan.checked), "checked": scan.checked, "not_checked": scan.not_checked,
