@@ -60,3 +60,63 @@ def test_a_failing_phase_3_ends_in_one_short_error_line_the_log_and_the_next_com
     # dbt's own lines echo the ClickHouse error whole (refill keeps them off a terminal only)
     too_long = [line for line in refill_lines(result.stdout) if len(line) > 200 and "broke on purpose" not in line]
     assert too_long == []
+
+
+def on_a_terminal(lab, *args: str) -> tuple[int, str, str]:
+    """``python -m refill <args>`` with stdout on a pseudo-terminal: (exit code, what the
+    terminal showed, stderr)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import threading
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "DBT_TARGET_PATH": str(lab.work_dir / "cli-target"),
+           "DBT_LOG_PATH": str(lab.work_dir / "cli-logs")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "refill", *args, "--project-dir", str(lab.project_dir),
+         "--profiles-dir", str(lab.profiles_dir), "--state-dir", str(lab.work_dir / "state")],
+        stdout=slave, stderr=subprocess.PIPE, text=True, env=env)
+    os.close(slave)
+    shown = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed with the process
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    stderr = process.stderr.read()
+    code = process.wait(timeout=900)
+    reader.join(timeout=30)
+    os.close(master)
+    return code, shown.decode(errors="replace"), stderr
+
+
+def test_on_a_terminal_each_phase_shows_progress_and_dbt_writes_to_the_printed_log(seed_incident_dir, lab_copy):
+    lab = lab_copy(seed_incident_dir)
+    lab.close()
+    code, shown, stderr = on_a_terminal(lab, "run", *RUN)
+    assert code == 0, shown[-3000:] + stderr[-2000:]
+    log_path = Path(re.search(r"dbt's output: (\S+)", shown).group(1))
+    # dbt's lines went to the log, not to the terminal
+    assert " START sql " in log_path.read_text() and " START sql " not in shown
+    redraws = [part.replace("\x1b[K", "") for part in re.split(r"[\r\n]+", shown)]
+    assert "Phase 1: cohort rewrite  6/6 models  elapsed " in "\n".join(redraws)
+    assert any(re.match(r"Phase 2: lineage re-pull  \d+/\d+ models  elapsed \d+s  ETA ", r) for r in redraws)
+    assert all(len(r) <= 200 for r in redraws)
+
+
+def test_dbt_output_keeps_dbts_lines_on_the_terminal(seed_incident_dir, lab_copy):
+    lab = lab_copy(seed_incident_dir)
+    lab.close()
+    code, shown, stderr = on_a_terminal(lab, "run", *RUN, "--dbt-output")
+    assert code == 0, shown[-3000:] + stderr[-2000:]
+    assert " START sql " in shown and "dbt's output:" not in shown

@@ -49,3 +49,25 @@ def test_cohort_config_that_reads_a_month_var_parses_again_and_says_why(seed_inc
     assert "int_execution_tokens_supply_holders_daily" in second["reason"]
     assert "query_settings" in second["reason"]
     assert report["plan"]["month_dependent"][0]["model"] == "int_execution_tokens_supply_holders_daily"
+
+
+def test_the_plans_parse_starts_from_the_projects_own_partial_parse_state(tmp_path, monkeypatch):
+    from conftest import run_refill as refill_command
+    from refill.session import DbtSession
+
+    project = copy_lab_project(tmp_path)
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    # the user's own dbt, which leaves target/partial_parse.msgpack behind
+    own = refill_command("dbt", "parse", "--project-dir", str(project), "--profiles-dir", str(project))
+    assert own.returncode == 0, own.stdout[-2000:]
+    assert (project / "target" / "partial_parse.msgpack").is_file()
+
+    session = DbtSession(project, profiles_dir=project, quiet=True)
+    session.parse(reason="the plan")
+    (record,) = session.stats.parses
+    assert record.how.startswith("partial"), record
+
+    # other vars: dbt refuses the state, parses in full and says why
+    other = DbtSession(project, profiles_dir=project, quiet=True, cli_vars={"raw_schema": "elsewhere"})
+    other.parse(reason="the plan")
+    assert other.stats.parses[0].how.startswith("full: "), other.stats.parses

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import textwrap
 from pathlib import Path
 from typing import Callable, Sequence
 
 from refill import __version__
 from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused, RefillError
-from refill.render import one_line_error
+from refill.render import LINE_LIMIT, one_line_error
 from refill.settings import RUN_VARS, parse_vars
 
 
@@ -335,7 +336,12 @@ def problems_table(problems: Sequence[PreflightProblem]) -> str:
     rows = [(p.kind, p.model or "-", str(int(p.exit_code)), p.message) for p in problems]
     header = ("problem", "model", "exit", "what and why")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)) for row in [header, *rows]]
+    lines = []
+    for row in [header, *rows]:
+        lead = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  "
+        # the message wraps under its column: every line within render.LINE_LIMIT, nothing cut
+        wrapped = textwrap.wrap(row[3], max(40, LINE_LIMIT - len(lead)), break_on_hyphens=False) or [""]
+        lines += [lead + wrapped[0], *(" " * len(lead) + part for part in wrapped[1:])]
     return "\n".join(["preflight refused the plan; nothing was written:", *lines])
 
 
@@ -354,7 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(problems_table(refused.problems), flush=True)
         kinds = ", ".join(sorted({p.kind for p in refused.problems}))
         if len(refused.problems) == 1:  # the one line names the model and the reason
-            print(f"refill: error: {refused.problems[0].one_line()}; nothing was written", file=sys.stderr)
+            print(f"refill: error: {one_line_error(refused.problems[0].one_line() + '; nothing was written')}",
+                  file=sys.stderr)
         else:
             print(f"refill: error: preflight refused the plan: {len(refused.problems)} problem(s) ({kinds}), "
                   f"listed on stdout; nothing was written", file=sys.stderr)

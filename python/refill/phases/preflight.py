@@ -20,6 +20,7 @@ from refill.graph import ProjectGraph
 from refill.phases.cohort import month_vars
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
+from refill.progress import say
 from refill.sql import table
 from refill.warehouse import Warehouse
 
@@ -72,8 +73,8 @@ def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> l
             # a warning is said on stderr; a note (a model that reads {{ this }}, RF011) is
             # information about the plan, on stdout, so stderr keeps one line per error
             label = "warning" if finding.fails else "note"
-            print(f"refill: {label}: {finding.model}: {finding.code} {finding.message}",
-                  file=sys.stderr if finding.fails else sys.stdout)
+            say(f"refill: {label}: {finding.model}: {finding.code} {finding.message}",
+                file=sys.stderr if finding.fails else None)
     problems = []
     for model, errors in sorted(by_model.items()):
         codes = ", ".join(dict.fromkeys(f.code for f in errors))
