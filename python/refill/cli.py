@@ -11,8 +11,10 @@ from typing import Callable, Sequence
 
 from refill import __version__
 from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused, RefillError
-from refill.render import LINE_LIMIT, one_line_error
+from refill.render import ERROR_LIMIT, LINE_LIMIT, one_line_error
 from refill.settings import RUN_VARS, parse_vars
+
+ERROR_PREFIX = "refill: error: "
 
 
 class _Parser(argparse.ArgumentParser):
@@ -360,14 +362,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(problems_table(refused.problems), flush=True)
         kinds = ", ".join(sorted({p.kind for p in refused.problems}))
         if len(refused.problems) == 1:  # the one line names the model and the reason
-            print(f"refill: error: {one_line_error(refused.problems[0].one_line() + '; nothing was written')}",
-                  file=sys.stderr)
+            message = refused.problems[0].one_line() + "; nothing was written"
+            print(f"{ERROR_PREFIX}{one_line_error(message, ERROR_LIMIT - len(ERROR_PREFIX))}", file=sys.stderr)
         else:
             print(f"refill: error: preflight refused the plan: {len(refused.problems)} problem(s) ({kinds}), "
                   f"listed on stdout; nothing was written", file=sys.stderr)
         return int(refused.exit_code)
     except RefillError as exc:
-        print(f"refill: error: {one_line_error(exc.message)}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}{one_line_error(exc.message, ERROR_LIMIT - len(ERROR_PREFIX))}", file=sys.stderr)
         if exc.log_path is not None:
             print(f"refill: full log: {exc.log_path}", file=sys.stderr)
         for step in exc.next_steps:

@@ -142,7 +142,10 @@ class Progress:
             self.stream.flush()
 
     def close(self) -> None:
+        global _live
         self.end_phase()
+        if _live is self:
+            _live = None
         if self._log is not None:
             self._log.close()
             self._log = None

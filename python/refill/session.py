@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from refill import engine
 from refill.errors import BadInput, LockHeld, StepFailed
+from refill.render import abbreviate_statement
 
 
 _NO_TARGET = {"deps", "clean", "init"}
@@ -138,7 +139,9 @@ class DbtSession:
             held = _lock_refusal(result.exception)
             if held is not None:  # another process holds the engine: exit 4 naming it, not a failed step
                 raise held from None
-            raise StepFailed(f"dbt {' '.join(command)} failed{_failure_detail(result)}")
+            # the models of a 500-model run are in the plan: the error names the failing one
+            shown = abbreviate_statement(f"dbt {' '.join(command)}", 120)
+            raise StepFailed(f"{shown} failed{_failure_detail(result)}")
         return result
 
     def select(self, selector: Sequence[str], *, manifest) -> list[str]:

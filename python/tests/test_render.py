@@ -148,3 +148,30 @@ def test_progress_counts_a_cohort_model_once_per_month():
     counted = models_by_phase(plan)
     assert len(counted["phase1"]) == 12 * 2
     assert len(counted["phase2"]) + len(counted["phase3"]) == 1250 - 13
+
+
+def _event(name: str, msg: str = "", level: str = "info", model: str = "", seconds: float = 0.0):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(info=SimpleNamespace(name=name, msg=msg, level=level),
+                           data=SimpleNamespace(node_info=SimpleNamespace(node_name=model), execution_time=seconds))
+
+
+def test_progress_redraws_one_line_and_sends_dbts_lines_to_the_log(tmp_path):
+    import io
+
+    from refill.progress import Progress
+
+    terminal = io.StringIO()
+    progress = Progress(tmp_path / "run.log", live=True, last_run={"b": 30.0}, stream=terminal)
+    progress.start_phase("Phase 2: lineage re-pull", ["a", "b", "c"], steps=1)
+    progress(_event("LogModelResult", "1 of 3 OK created sql table model dbt.a", model="a", seconds=4.0))
+    assert terminal.getvalue().rsplit("\r\x1b[K", 1)[1].startswith("Phase 2: lineage re-pull  1/3 models  elapsed ")
+    assert terminal.getvalue().endswith("ETA 34s")  # b from the last run (30 s), c from this run's mean (4 s)
+    progress(_event("MainReportVersion", "debug noise", level="debug"))
+    progress.write_log("error: the whole message")
+    progress.close()
+    log = (tmp_path / "run.log").read_text()
+    assert "1 of 3 OK created sql table model dbt.a" in log and "refill: error: the whole message" in log
+    assert "debug noise" not in log
+    assert "1 of 3 OK" not in terminal.getvalue()
