@@ -131,10 +131,15 @@ def cohort_manifest(ctx: RunContext):
 def _routable_copy(manifest, cohort_ids: set[str]):
     """A manifest sharing ``manifest``'s nodes except the cohort's, with its own macro table:
     what ``route_to_swap`` changes, without a deep copy of a 1,000-model project."""
-    copied = copy.copy(manifest)  # Manifest.__reduce_ex__: a new Manifest over the same dicts, fresh caches
-    copied.nodes = {uid: copy.deepcopy(node) if uid in cohort_ids else node for uid, node in manifest.nodes.items()}
-    copied.macros = dict(manifest.macros)
-    return copied
+    # dataclasses.replace, not copy.copy: Manifest.__reduce_ex__ passes its lookups
+    # positionally, one field off (dbt 1.11), and ref() then fails in the copy
+    return dataclasses.replace(
+        manifest,
+        nodes={uid: copy.deepcopy(node) if uid in cohort_ids else node for uid, node in manifest.nodes.items()},
+        macros=dict(manifest.macros),
+        _macros_by_name=None,
+        _macros_by_package=None,
+    )
 
 
 def audit_var(ctx: RunContext) -> dict:
