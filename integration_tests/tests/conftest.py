@@ -135,6 +135,15 @@ def refill_cli(lab: Lab, *args: str, fault: dict | None = None, timeout: int = 6
     )
 
 
+def full_error(result: subprocess.CompletedProcess) -> str:
+    """stderr with the whole error message: a run that stopped prints one line of at most
+    300 characters and the path of the log that holds the rest."""
+    for line in result.stderr.splitlines():
+        if line.startswith("refill: full log: "):
+            return result.stderr + "\n" + Path(line.removeprefix("refill: full log: ")).read_text()
+    return result.stderr
+
+
 @pytest.fixture(autouse=True)
 def _close_incident_projects():
     """After each test, every small incident project lets go of its data directory."""

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from conftest import full_error
 from incident_project import IncidentProject, differing, report_of, run_args
 from incident_shapes import (BALANCE_RAW_TABLES, HISTORY_START, PRICES_VIEW, RAW_TABLES, VOLUME_COHORT,
                              balance_feed, feed, user_balances)
@@ -115,7 +116,7 @@ def test_raw_feed_that_silently_lost_a_day_is_refused_before_publish(tmp_path, l
                                       settings={"mutations_sync": 2})
     result, report = refused_refill(project, tmp_path)
     where = "outside the gap" if lost_day < GAP else "gap days, but no key column derives from prices"
-    assert f"3 key(s) only in live (vanished) on {lost_day} (1 day(s), {where})" in result.stderr, result.stderr
+    assert f"3 key(s) only in live (vanished) on {lost_day} (1 day(s), {where})" in full_error(result), result.stderr
     (audit,) = report["audit"]
     assert audit["verdict"] == "refused" and audit["detail"]["keys_only_live"][0]["day"] == lost_day.isoformat()
 
@@ -134,11 +135,12 @@ def test_user_balances_losing_the_state_carried_from_this_are_refused(tmp_path):
         assert project.rows("SELECT user, balance FROM inc.user_balances WHERE date = '2026-04-20' ORDER BY user") \
             == [("A", 100.0), ("B", 60.0)]
     result, report = refused_refill(project, tmp_path)
+    error = full_error(result)  # the line on stderr is cut at 300 characters; the log holds the rest
     assert "user_balances month 2026-04-01" in result.stderr
-    assert "16 key(s) only in live (vanished) on 2026-04-01..2026-04-16 (16 day(s), outside the gap)" in result.stderr
+    assert "16 key(s) only in live (vanished) on 2026-04-01..2026-04-16 (16 day(s), outside the gap)" in error
     assert "11 key(s) only in live (vanished) on 2026-04-17..2026-04-27 (11 day(s), gap days, but no key column" \
-        in result.stderr, result.stderr
-    assert "column balance (not price-derived) changed in 27 row(s) on 2026-04-01..2026-04-27" in result.stderr
+        in error, result.stderr
+    assert "column balance (not price-derived) changed in 27 row(s) on 2026-04-01..2026-04-27" in error
     (audit,) = report["audit"]
     detail = audit["detail"]
     assert detail["price_columns"] == ["balance_usd"] and not detail["rows_depend_on_prices"]

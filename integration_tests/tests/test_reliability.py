@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -137,9 +138,11 @@ def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_i
 
     failed = refill_cli(lab, *RUN)
     assert failed.returncode == 3
-    (line,) = failed.stderr.strip().splitlines()
-    assert line.startswith("refill: error: canary failed:")
-    rollback = re.search(r"to restore them: (python -m refill rollback .*)$", line).group(1)
+    # one error line (at most 300 characters), the full log, and the rollback to type next
+    line, log, next_step = failed.stderr.strip().splitlines()
+    assert line.startswith("refill: error: canary failed:") and len(line) <= 300
+    assert "to restore them: python -m refill rollback" in Path(log.removeprefix("refill: full log: ")).read_text()
+    rollback = re.search(r"^refill: next: restore the backups: (python -m refill rollback .*)$", next_step).group(1)
     backups = [n for n in leftovers(lab) if "__refill_backup_" in n]
     assert len(backups) == 6  # one per cohort model, kept for the rollback
     assert month_checksum(lab, BALANCES) != tuple(before[f"{SCHEMA}.{BALANCES}"])  # Phase 1 did rewrite

@@ -116,8 +116,10 @@ def test_an_append_into_rmt_consumer_repaired_correctly_is_judged_by_its_final_r
     (duplicates,) = phase4["details"]["physical_duplicates_not_damage"]
     assert duplicates["model"] == "usd_append" and duplicates["relation"] == "inc.usd_append"
     assert duplicates["duplicates"] > 0 and duplicates["key"] == "date, token"
-    line = next(line for line in result.stdout.splitlines() if "physical duplicates" in line)
-    assert "not damage" in line and "inc.usd_append" in line and "refill.optimize_partitions_final" in line
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "physical duplicates" in line)
+    assert "not damage" in lines[at] and "inc.usd_append" in lines[at]
+    assert "to merge now:" in lines[at + 1] and "refill.optimize_partitions_final" in lines[at + 1]
     assert "usd_append" in phase4["details"]["checked"]
     with project:
         assert project.rows(f"SELECT countIf(volume_usd = 0) FROM inc.usd_append WHERE date = '{GAP}'") == [(3,)]

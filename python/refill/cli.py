@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import textwrap
 from pathlib import Path
 from typing import Callable, Sequence
 
 from refill import __version__
 from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused, RefillError
+from refill.render import ERROR_LIMIT, LINE_LIMIT, one_line_error
 from refill.settings import RUN_VARS, parse_vars
+
+ERROR_PREFIX = "refill: error: "
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,6 +63,12 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the statements; write nothing")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run of the same plan")
     parser.add_argument("--report", type=Path, help="write the run report as JSON here")
+    parser.add_argument("--dbt-output", action="store_true",
+                        help="print dbt's own lines on the terminal as they come (default on a terminal: a "
+                             "progress line per phase, dbt's lines in a log file whose path is printed)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="list every model of every phase in the plan (default: a summary per phase past "
+                             "20 models; the --report JSON always has every list)")
     parser.add_argument("--threads", type=_positive_int, help="dbt threads (default: the profile's)")
     parser.add_argument("--state-dir", type=Path, help="journals and locks (default: <project>/.refill/state)")
     _add_dbt_target_flags(parser)
@@ -198,6 +208,8 @@ def _run_refill(args: argparse.Namespace) -> int:
         report_path=args.report,
         state_dir=args.state_dir,
         command=shlex.join(["python", "-m", "refill", *args.argv]),
+        verbose=args.verbose,
+        dbt_output=args.dbt_output,
         cli_vars=cli_vars,
     )
     return run_refill(options)
@@ -329,7 +341,12 @@ def problems_table(problems: Sequence[PreflightProblem]) -> str:
     rows = [(p.kind, p.model or "-", str(int(p.exit_code)), p.message) for p in problems]
     header = ("problem", "model", "exit", "what and why")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    lines = ["  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)) for row in [header, *rows]]
+    lines = []
+    for row in [header, *rows]:
+        lead = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  "
+        # the message wraps under its column: every line within render.LINE_LIMIT, nothing cut
+        wrapped = textwrap.wrap(row[3], max(40, LINE_LIMIT - len(lead)), break_on_hyphens=False) or [""]
+        lines += [lead + wrapped[0], *(" " * len(lead) + part for part in wrapped[1:])]
     return "\n".join(["preflight refused the plan; nothing was written:", *lines])
 
 
@@ -348,13 +365,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(problems_table(refused.problems), flush=True)
         kinds = ", ".join(sorted({p.kind for p in refused.problems}))
         if len(refused.problems) == 1:  # the one line names the model and the reason
-            print(f"refill: error: {refused.problems[0].one_line()}; nothing was written", file=sys.stderr)
+            message = refused.problems[0].one_line() + "; nothing was written"
+            print(f"{ERROR_PREFIX}{one_line_error(message, ERROR_LIMIT - len(ERROR_PREFIX))}", file=sys.stderr)
         else:
             print(f"refill: error: preflight refused the plan: {len(refused.problems)} problem(s) ({kinds}), "
                   f"listed on stdout; nothing was written", file=sys.stderr)
         return int(refused.exit_code)
     except RefillError as exc:
-        print(f"refill: error: {exc.message}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}{one_line_error(exc.message, ERROR_LIMIT - len(ERROR_PREFIX))}", file=sys.stderr)
+        if exc.log_path is not None:
+            print(f"refill: full log: {exc.log_path}", file=sys.stderr)
+        for step in exc.next_steps:
+            print(f"refill: next: {step}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("refill: interrupted", file=sys.stderr)

@@ -19,6 +19,8 @@ class RefillError(Exception):
     """An error the CLI reports as one line on stderr, with ``exit_code``."""
 
     exit_code: ExitCode = ExitCode.STEP_FAILED
+    log_path = None  # set by a run that stopped on it: where the full message and dbt's lines are
+    next_steps: tuple[str, ...] = ()  # set by a run that stopped on it: the commands to type next
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -94,16 +94,17 @@ def populated(warehouse: Warehouse, relations: Iterable[tuple[str, str]]) -> set
 
 def compiled_sql(session, manifest, names: Sequence[str], vars: Mapping) -> dict[str, str]:
     """``{model: compiled SQL}`` of ``names`` rendered with ``vars`` against the parsed manifest."""
-    result = session.invoke(["compile", "--log-level", "none", "--select", *names],
-                            manifest=manifest, vars=dict(vars), quiet=True)
-    return {r.node.name: r.node.compiled_code for r in (result.result.results or [])}
+    nodes = session.compile(names, manifest=manifest, vars=dict(vars),
+                            reason=f"window check: {', '.join(f'{k}={v}' for k, v in vars.items())}")
+    return {name: node.compiled_code for name, node in nodes.items()}
 
 
 def windows_ignoring_lookback(session, manifest, names: Sequence[str], lookback_days: int) -> list[str]:
     """Incremental models whose SQL is the same whether ``price_lookback_days`` is
     ``lookback_days`` or one more: their window does not follow the var, so a re-pull keeps
     the gap (a hand-written ``where d >= (select max(d) from {{ this }})``, a lookback of
-    their own)."""
+    their own). Two compiles, as the check compares two values of the var: neither can be
+    shared with the month compile, whose ``start_month`` switches the filter macro's branch."""
     if not names:
         return []
     first = compiled_sql(session, manifest, names, {"price_lookback_days": lookback_days})

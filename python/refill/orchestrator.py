@@ -9,15 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refill import faults
+from refill import faults, render
 from refill.errors import BadInput, LockHeld, PreflightProblem, PreflightRefused, RefillError, StepFailed
 from refill.graph import UNMATERIALIZED, ProjectGraph, by_database
 from refill.journal import DONE, FAILED, REFUSED, Journal, JournalStore, target_state_dir
 from refill.lineage_scan import key_columns
 from refill.lock import LocalLock, TargetLocks, holder_info
-from refill.phases import PHASE_TITLES, all_steps, lineage, preflight
+from refill.lint import month_dependent_config
+from refill.phases import PHASE_TITLES, all_steps, lineage, models_by_phase, preflight
+from refill.phases import cohort as cohort_phase
 from refill.phases.context import RefillPlan, RunContext, Step, StepResult
 from refill.plan import Window
+from refill.progress import Progress, last_run_durations, say
 from refill.repull import partition_budget
 from refill.session import DbtSession
 from refill.settings import resolve_settings
@@ -43,6 +46,8 @@ class RunOptions:
     artifacts_dir: Path | None = None
     state_dir: Path | None = None  # journals and the local lock (default <project>/.refill/state)
     command: str = ""
+    verbose: bool = False  # the plan lists every model of every phase
+    dbt_output: bool = False  # dbt's own lines on stdout even on a terminal (no progress line)
     cli_vars: dict[str, Any] = field(default_factory=dict)  # the user's --vars, under refill's own
 
 
@@ -50,7 +55,8 @@ class RunOptions:
 class RunReport:
     plan: dict[str, Any]
     steps: list[StepResult] = field(default_factory=list)
-    parses: int = 0
+    parses: list = field(default_factory=list)  # ParseRecord, in order: why each dbt parse ran
+    compiles: list = field(default_factory=list)  # ParseRecord of each dbt compile
     dbt_invocations: int = 0
     seconds: float = 0.0
     exit_code: int = 0
@@ -60,7 +66,8 @@ class RunReport:
         return {
             "plan": self.plan,
             "steps": [vars(s) for s in self.steps],
-            "parses": self.parses,
+            "parses": [p.as_dict() for p in self.parses],
+            "compiles": [c.as_dict() for c in self.compiles],
             "dbt_invocations": self.dbt_invocations,
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
@@ -112,14 +119,19 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         for database, tables in by_database(graph.relations(cohort).values()).items():
             problems += preflight.check_partitioning(session, manifest, database, set(tables))
     schema_changes: tuple[str, ...] = ()
+    month_dependent: tuple[tuple[str, str], ...] = ()
     new_columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
     if not options.skip_cohort:
+        month_dependent = tuple((d.model, d.reason) for d in month_dependent_config(
+            manifest, tag=settings.tag, select=set(graph.names(cohort)), project_dir=session.project_dir))
+        # with one parse the audit's compile is this one (same manifest, same vars)
+        audit_names = () if month_dependent else tuple(cohort_phase.audit_models(graph, cohort, prices.unique_id))
         # last: it compiles the cohort, which the problems above may break. It still runs
         # when they exist: each attempt on a large project costs a parse, so one refusal
         # names every class of problem (a compile failure then is one problem more).
         try:
             schema_changes, new_columns, drift = preflight.check_schema_drift(
-                session, manifest, graph, cohort, options.window.first_month)
+                session, manifest, graph, cohort, options.window.first_month, also=audit_names)
         except (BadInput, StepFailed) as exc:
             if not problems:
                 raise
@@ -177,29 +189,38 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         relations=graph.relations({prices.unique_id, *cohort, *input_ids, *lineage_ids, *downstream_ids}),
         schema_changes=schema_changes,
         new_columns=new_columns,
+        month_dependent=month_dependent,
     )
     return plan, graph
 
 
-def describe_plan(plan: RefillPlan, steps: list[Step]) -> str:
+def describe_plan(plan: RefillPlan, steps: list[Step], info: dict | None = None, *, verbose: bool = False) -> str:
+    """The plan as the terminal shows it: per phase every model when the phase is small or
+    ``verbose``, else counts by materialization and folder plus the models that need
+    attention (``info``: ``render.model_info(graph)``); no line over ``render.LINE_LIMIT``."""
     w = plan.window
     how = dict(plan.mechanisms)
+    info = info or {}
 
     def models(names) -> list[str]:
-        width = max((len(n) for n in names), default=0)
-        return [f"  {name.ljust(width)}  {how.get(name, '')}".rstrip() for name in names]
+        return render.phase_models(names, info, how, verbose=verbose)
 
     lines = [
         f"refill plan {plan.run_id}  (target {plan.target}, schema {plan.schema})",
         f"  from-date           : {w.from_date}  (gap = {(w.today - w.from_date).days} d, +{w.buffer_days} buffer)",
         f"  today               : {w.today}",
         f"  price_lookback_days : {w.lookback_days}",
-        f"  affected months     : {', '.join(m.isoformat() for m in w.months)}",
+        *render.wrap("  affected months     : ", [m.isoformat() for m in w.months]),
         f"  prices model        : {plan.settings.prices_model}",
         f"  price entity        : {preflight.describe_entity(plan)}",
         f"  phase 1 selector    : tag:{plan.settings.tag}" + ("  (skipped)" if plan.skip_cohort else ""),
-        f"  phase 2 selector    : {' '.join(plan.lineage_selector)}" + ("  (skipped)" if plan.skip_lineage else ""),
+        render.abbreviate_statement(f"  phase 2 selector    : {' '.join(plan.lineage_selector)}"
+                                    + ("  (skipped)" if plan.skip_lineage else "")),
         f"  partitions per run  : {plan.partition_budget or 'no limit'}  (max_partitions_per_insert_block, with a margin)",
+        f"  dbt parses          : "
+        + (f"2 (Phase 1 parses again with the month vars: {len(plan.month_dependent)} cohort model(s)' config "
+           f"depends on them, see --report)" if plan.month_dependent else
+           "1 (no cohort model's parse-time config depends on the month vars: the plan's manifest serves Phase 1)"),
     ]
     if plan.input_models:
         lines.append(f"\nPhase 0.5 — re-pull what the cohort reads, before Phase 1 and the price-coverage check "
@@ -208,7 +229,9 @@ def describe_plan(plan: RefillPlan, steps: list[Step]) -> str:
     if not plan.skip_cohort:
         lines.append(f"\nPhase 1 — cohort rewrite, once per model per month ({len(plan.cohort)} models, "
                      f"{len(plan.cohort_layers)} layers; each layer reads only final months of the ones above)")
-        lines += [f"  layer {i}: {', '.join(layer)}" for i, layer in enumerate(plan.cohort_layers, 1)]
+        for i, layer in enumerate(plan.cohort_layers, 1):
+            lines += render.wrap(f"  layer {i}: ", list(layer))
+        lines += [render.clip(f"  parses again for {model}: {why}") for model, why in plan.month_dependent]
     if not plan.skip_lineage:
         lines.append(f"\nPhase 2 — lineage re-pull, run order ({len(plan.lineage_models)} models)")
         lines += models(plan.lineage_models)
@@ -216,26 +239,34 @@ def describe_plan(plan: RefillPlan, steps: list[Step]) -> str:
     lines += models(plan.downstream_models) or ["  (none: Phase 2 rebuilt every descendant)"]
     if plan.refused:
         lines.append(f"\nCannot repair — the run is refused before anything is written ({len(plan.refused)} models)")
-        lines += [f"  {p.model}: {p.message}" for p in plan.refused]
-    lines.append("\nStatements")
+        lines += [render.clip(f"  {p.model}: {p.message}") for p in plan.refused]
+    lines.append("\nStatements" + ("" if verbose else " (models after --select abbreviated; all: --verbose)"))
+    lines += render.statements(steps, verbose=verbose)
+    return "\n".join(render.clip(line) for block in lines for line in block.split("\n"))
+
+
+def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Journal,
+            progress: Progress | None = None) -> None:
+    progress = progress or Progress(None, live=False)
+    expected = models_by_phase(ctx.plan)
+    per_phase: dict[str, int] = {}
     for step in steps:
-        lines += [f"  [{step.key}] {statement}" for statement in step.statements]
-    return "\n".join(lines)
-
-
-def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Journal) -> None:
+        per_phase[step.phase] = per_phase.get(step.phase, 0) + 1
     phase_started: dict[str, float] = {}
     current = None
     for step in steps:
         if step.phase != current:
+            progress.end_phase()
             current = step.phase
             phase_started[current] = time.monotonic()
-            print(f"\n=== {PHASE_TITLES[current]} ===", flush=True)
+            say(f"\n=== {PHASE_TITLES[current]} ===")
+            progress.start_phase(PHASE_TITLES[current], expected.get(current, []), per_phase[current])
         result = StepResult(step.key, step.phase, step.title)
         report.steps.append(result)
         if journal.is_done(step.key) and not step.repeat_on_resume:
             result.status = "skipped"
-            print(f"[{step.key}] done by an earlier attempt of run {journal.run_id}: skipped", flush=True)
+            say(f"[{step.key}] done by an earlier attempt of run {journal.run_id}: skipped")
+            progress.step_done()
             continue
         started = time.monotonic()
         faults.at_step(step.key, "before")
@@ -250,8 +281,9 @@ def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Jour
             result.seconds = time.monotonic() - started
             journal.record_step(step.key, result.status, result.seconds, result.details)
         faults.at_step(step.key, "after")
-        print(f"[{step.key}] OK in {result.seconds:.2f}s  (phase elapsed {time.monotonic() - phase_started[current]:.1f}s)",
-              flush=True)
+        say(f"[{step.key}] OK in {result.seconds:.2f}s  (phase elapsed {time.monotonic() - phase_started[current]:.1f}s)")
+        progress.step_done()
+    progress.end_phase()
 
 
 def summary_table(report: RunReport) -> str:
@@ -268,7 +300,8 @@ def step_table(report: RunReport) -> str:
     lines = [f"{'step'.ljust(width)}  {'status':<7}  {'seconds':>8}"]
     lines += [f"{s.key.ljust(width)}  {s.status:<7}  {s.seconds:>8.2f}" for s in report.steps]
     lines.append(f"{'total'.ljust(width)}  {'':<7}  {report.seconds:>8.2f}   "
-                 f"(dbt parses: {report.parses}, dbt invocations: {report.dbt_invocations})")
+                 f"(dbt parses: {len(report.parses)}, compiles: {len(report.compiles)}, "
+                 f"dbt invocations: {report.dbt_invocations})")
     return "\n".join(lines)
 
 
@@ -297,10 +330,41 @@ def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool)
         raise BadInput(f"--resume: no interrupted run of this plan ({run_id}) to resume")
 
 
+def open_progress(options: RunOptions, session: DbtSession, log_path: Path) -> Progress:
+    """On a terminal (unless ``--dbt-output``): dbt silenced, its lines in ``log_path``, and a
+    progress line per phase. Elsewhere dbt prints as always; ``log_path`` gets refill's errors."""
+    from refill import progress as terminal
+
+    live = sys.stdout.isatty() and not options.dbt_output
+    progress = Progress(log_path, live=live, last_run=last_run_durations(session.project_target_path()))
+    if live:
+        session.dbt_stdout = False
+        session.listeners.append(progress)
+        terminal._live = progress
+        say(f"dbt's output: {log_path}  (on the terminal instead: --dbt-output)")
+    return progress
+
+
+def next_steps(ctx: RunContext, options: RunOptions, exc: RefillError) -> tuple[str, ...]:
+    """What to type after a run stopped with ``exc``: resume once the cause is fixed, or
+    restore the backups of the months Phase 1 replaced."""
+    from refill.errors import CheckFailed
+    from refill.phases.verify import rollback_command
+
+    rollback = () if ctx.plan.skip_cohort else (f"restore the backups: {rollback_command(ctx)}",)
+    if isinstance(exc, LockHeld):
+        return ()
+    if isinstance(exc, CheckFailed):
+        return rollback
+    command = options.command or "the same command"
+    resume = command if "--resume" in command.split() else f"{command} --resume"
+    return (f"fix the cause, then resume: {resume}", *(f"or {r}" for r in rollback))
+
+
 def run_refill(options: RunOptions) -> int:
     started = time.monotonic()
     session = open_session(options)
-    manifest = session.parse()
+    manifest = session.parse(reason="the plan")
     if not options.dry_run:  # a running refill first, by name: planning reads the warehouse it holds
         LocalLock(state_dir(options.state_dir, session) / "lock", {}).refuse_if_held()
     try:
@@ -309,26 +373,30 @@ def run_refill(options: RunOptions) -> int:
         if options.report_path:  # the problems as data, for whoever reads the report
             Path(options.report_path).write_text(json.dumps({
                 "exit_code": int(refused.exit_code), "error": refused.message,
-                "problems": [p.as_dict() for p in refused.problems]}, indent=2) + "\n")
+                "problems": [p.as_dict() for p in refused.problems],
+                "parses": [p.as_dict() for p in session.stats.parses],
+                "compiles": [c.as_dict() for c in session.stats.compiles]}, indent=2, default=str) + "\n")
         raise
     steps = all_steps(plan, graph)
-    print(describe_plan(plan, steps), flush=True)
-    report = RunReport(plan=plan.as_dict() | {"run_id": plan.run_id})
+    say(describe_plan(plan, steps, render.model_info(graph), verbose=options.verbose))
+    report = RunReport(plan=plan.as_dict() | {"run_id": plan.run_id,
+                                              "statements": {step.key: list(step.statements) for step in steps}})
     if plan.refused:
         raise PreflightRefused(list(plan.refused))
     if options.dry_run:
-        print("\n--dry-run: nothing was run and nothing was written.")
+        say("\n--dry-run: nothing was run and nothing was written.")
         return 0
     store = JournalStore(state_dir(options.state_dir, session))
     holder = holder_info(plan.run_id, plan.summary())
     ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph, state_root=options.state_dir)
+    progress = open_progress(options, session, store.directory / "logs" / f"{plan.run_id}.log")
     journal = None
     try:
         with target_locks(session, store.directory, holder):
             refuse_other_pending_runs(store, plan.run_id, resume=options.resume)
             ctx.started_at = ctx.warehouse.scalar("SELECT now()")  # the server's clock, for orphan ages
             journal = store.start(plan.run_id, report.plan, options.command)
-            execute(ctx, steps, report, journal)
+            execute(ctx, steps, report, journal, progress)
             journal.finish(DONE)
     except RefillError as exc:
         report.exit_code, report.error = int(exc.exit_code), exc.message
@@ -336,12 +404,16 @@ def run_refill(options: RunOptions) -> int:
             # a refusal comes before the backup and Phase 1: the next attempt starts afresh
             # (Phase 0.5's re-pulls are redone, e.g. after the feed is backfilled)
             journal.finish(REFUSED if isinstance(exc, PreflightRefused) else FAILED, exc.message)
+            progress.write_log(f"error: {exc.message}")
+            exc.log_path, exc.next_steps = progress.log_path, next_steps(ctx, options, exc)
         raise
     finally:
+        progress.close()
         ctx.close()
         report.seconds = time.monotonic() - started
-        report.parses, report.dbt_invocations = session.stats.parses, session.stats.invocations
-        print("\n" + summary_table(report), flush=True)
+        report.parses, report.compiles = list(session.stats.parses), list(session.stats.compiles)
+        report.dbt_invocations = session.stats.invocations
+        say("\n" + summary_table(report))
         if options.report_path:
             Path(options.report_path).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
     return 0

@@ -118,21 +118,22 @@ def query_columns(warehouse, sql: str, settings: dict | None = None) -> list[Col
     return [Column(row[0], row[1]) for row in rows]
 
 
-def check_cohort(session, manifest, graph, cohort_ids: set[str], month_vars: dict[str, str], warehouse
-                 ) -> tuple[list[SchemaChanges], list[PreflightProblem]]:
+def check_cohort(session, manifest, graph, cohort_ids: set[str], month_vars: dict[str, str], warehouse,
+                 also: Sequence[str] = ()) -> tuple[list[SchemaChanges], list[PreflightProblem]]:
     """Compile the cohort as Phase 1 will (``is_incremental()`` true, the first month's vars,
     one ``dbt compile`` on the already parsed manifest) and compare each model with its table.
 
     Returns the ALTERs to apply before the backup and the problems that refuse the run
     (``kind='schema-drift'``; ``kind='relation'`` for a cohort model that has no table).
+    ``also`` are more models to compile in the same invocation (the audit's, see
+    ``DbtSession.compile``).
     """
     if not cohort_ids:
         return [], []
     names = graph.names(sorted(cohort_ids))
-    # --log-level none: `dbt compile` prints every selected node's SQL, even with --quiet
-    result = session.invoke(["compile", "--log-level", "none", "--select", *names], manifest=manifest,
-                            vars=month_vars, quiet=True)
-    compiled = {r.node.unique_id: r.node for r in result.result.results if r.node.unique_id in cohort_ids}
+    nodes = session.compile([*names, *(n for n in also if n not in names)], manifest=manifest, vars=month_vars,
+                            reason="schema drift check and audit lineage: the cohort compiled for its first month")
+    compiled = {node.unique_id: node for node in nodes.values() if node.unique_id in cohort_ids}
     changes, problems = [], []
     for uid in sorted(cohort_ids):
         node, model = graph.nodes[uid], compiled[uid]

@@ -114,7 +114,7 @@ def test_preflight_on_a_parsed_cohort_refuses_with_exit_5(fixture_parse):
 
 def test_cli_parse_mode_lints_what_dbt_parsed(fixture_parse, monkeypatch, capsys):
     project, manifest, _ = fixture_parse
-    monkeypatch.setattr(DbtSession, "parse", lambda self, vars=None: manifest)  # the parse is the fixture's
+    monkeypatch.setattr(DbtSession, "parse", lambda self, vars=None, reason="": manifest)  # the parse is the fixture's
     code = main(["lint", "--parse", "--project-dir", str(project), "--profiles-dir", str(project.parent),
                  "--format", "json"])
     assert code == ExitCode.CONTRACT
@@ -170,7 +170,7 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
 
     # no warehouse here: the schema-drift check, which compiles the cohort and reads its tables,
     # is engine-tested (test_phase1_schema_drift), down to its problems joining this table
-    monkeypatch.setattr(preflight, "check_schema_drift", lambda *args: ((), (), []))
+    monkeypatch.setattr(preflight, "check_schema_drift", lambda *args, **kwargs: ((), (), []))
     with pytest.raises(PreflightRefused) as refused:
         # no warehouse here: the partitioning check (engine-tested elsewhere) finds no table to refuse
         session = SimpleNamespace(project_dir=project, schema="lint_fixtures", cli_vars={},

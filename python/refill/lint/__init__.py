@@ -9,6 +9,7 @@ Public API::
     raise_for_errors(findings) -> None      # ContractViolation (exit 5) on any error
     reads_own_table(findings) -> set[str]   # models that carry state forward from {{ this }}
     cohort_shapes(project_dir, *, tag=None) -> list[CohortShape]
+    month_dependent_config(manifest, *, tag, select=None, project_dir=None) -> list[MonthDependence]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from refill.errors import ContractViolation
 from refill.lint.files import project_models, select_files
 from refill.lint.finding import ERROR, WARNING, Finding
 from refill.lint.manifest import default_project_dir, manifest_models
+from refill.lint.parsetime import MonthDependence, month_dependent_models
 from refill.lint.project import MacroSource
 from refill.lint.rules import RULES, Rule
 from refill.lint.runner import LintResult, lint_models
@@ -28,7 +30,7 @@ from refill.lint.runner import LintResult, lint_models
 __all__ = [
     "ERROR", "WARNING", "Finding", "LintResult", "RULES", "Rule",
     "check_manifest", "lint_paths", "lint_project", "raise_for_errors", "reads_own_table",
-    "CohortShape", "cohort_shapes",
+    "CohortShape", "cohort_shapes", "MonthDependence", "month_dependent_config",
 ]
 
 
@@ -50,6 +52,22 @@ def check_manifest(
         Path(manifest) if isinstance(manifest, (str, Path)) else None)
     models = manifest_models(manifest, root)
     return lint_models(models, tag=tag, allow_insert_overwrite=allow_insert_overwrite, select=select).findings
+
+
+def month_dependent_config(
+    manifest: Any,
+    *,
+    tag: str,
+    select: set[str] | None = None,
+    project_dir: Path | str | None = None,
+) -> list[MonthDependence]:
+    """The cohort models of a manifest parsed *without* the month vars whose config would
+    come out differently *with* them (see refill.lint.parsetime): empty means that manifest
+    can serve the month rewrite, and a refill needs one parse."""
+    root = Path(project_dir) if project_dir else default_project_dir(
+        Path(manifest) if isinstance(manifest, (str, Path)) else None)
+    models = [m for m in manifest_models(manifest, root) if not select or m.name in select]
+    return month_dependent_models(models, tag=tag)
 
 
 def lint_paths(

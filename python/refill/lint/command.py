@@ -57,7 +57,7 @@ def _models(paths, project_dir, profiles_dir, target, manifest, parse, err, cli_
 
         session = DbtSession(Path(project_dir or Path.cwd()), profiles_dir=profiles_dir, target=target, quiet=True,
                              cli_vars=cli_vars)
-        return manifest_models(session.parse(), session.project_dir)
+        return manifest_models(session.parse(reason="lint --parse"), session.project_dir)
     if not paths:
         return project_models(Path(project_dir or Path.cwd())).models
     selection = select_files(paths)

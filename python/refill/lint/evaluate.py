@@ -133,6 +133,45 @@ class Evaluator:
         self._set_scenario(Scenario(combination, incremental=True))
         return [self._render_string(model, _hook_sql(hook)) for hook in [*external, *from_call]]
 
+    # -- what a manifest parsed without the month vars would get wrong ------------------
+
+    def all_arguments(self, model: ModelSource, scanner: ConfigScanner, combination: Combination) -> dict[str, Any]:
+        """Every config() argument's value under ``combination`` (later calls win), keyed by
+        config name. Raises EvaluationFailure when they cannot be evaluated."""
+        self.state.model_name = model.name
+        self._set_scenario(Scenario(combination, incremental=True))
+        values = self._execute(self._arguments_template(model, scanner, None), model.path)
+        found: dict[str, Any] = {}
+        for key, expressions in scanner.config.per_call.items():
+            found[key] = values.get(f"{_RESULT}{key}_{len(expressions) - 1}")
+        return found
+
+    def render_external(self, model: ModelSource, value: Any, combination: Combination) -> Any:
+        """A config value set outside the file (yml), its Jinja strings rendered under ``combination``."""
+        self._set_scenario(Scenario(combination, incremental=True))
+        return self._render_tree(model, value)
+
+    def _render_tree(self, model: ModelSource, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self._render_tree(model, v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._render_tree(model, v) for v in value]
+        return self._render_string(model, value)
+
+    def render_month(self, model: ModelSource, scanner: ConfigScanner, facts: ModelFacts,
+                     config_from: Combination, incremental: bool) -> str | None:
+        """The body as the month rewrite renders it (month vars set), but with the config
+        evaluated under ``config_from``: what Phase 1 runs through a manifest parsed that way.
+        None when it does not render."""
+        self.state.model_name = model.name
+        try:
+            template = self._compile(scanner.template(without_config=True), model.path)
+            self._set_scenario(Scenario(MONTH_SCENARIOS[0].combination, incremental),
+                               {k: facts.value(k, config_from) for k in CONTRACT_KEYS})
+            return self._render(template, model.path)
+        except EvaluationFailure:
+            return None
+
     # -- Jinja evaluation -------------------------------------------------------------
 
     def _constant_or_evaluate(self, model: ModelSource, scanner: ConfigScanner, key: str, expression: nodes.Expr) -> Any:

@@ -62,6 +62,8 @@ def _model(node: Any, project: Project) -> ModelSource:
             value = unrendered[key]
         if value not in (None, []):
             external[key] = value
+    templates = {key: value for key, value in unrendered.items()
+                 if key not in CONTRACT_KEYS and _holds_template(value)}
     return ModelSource(
         name=_get(node, "name"),
         path=display_path(project.root / _get(node, "original_file_path")),
@@ -70,6 +72,7 @@ def _model(node: Any, project: Project) -> ModelSource:
         external=external,
         tags=frozenset(_get(node, "tags") or []),
         external_hooks_include_call=True,
+        external_templates=templates,
     )
 
 
@@ -105,6 +108,14 @@ def _config_dict(config: Any) -> dict[str, Any]:
 
 def _is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _holds_template(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_holds_template(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_template(v) for v in value)
+    return _is_template(value)
 
 
 def _as_mapping(manifest: Any) -> Any:

@@ -27,6 +27,9 @@ class ModelSource:
     tags: frozenset[str] | None = None  # authoritative (manifest mode); None: evaluate
     # In manifest mode dbt's resolved hooks already end with the config() call's own.
     external_hooks_include_call: bool = False
+    # Manifest mode: every other config set outside the file whose yml value is Jinja, as
+    # written (dbt renders it at parse time, with the parse's vars).
+    external_templates: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

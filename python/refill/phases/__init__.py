@@ -23,6 +23,17 @@ PHASE_TITLES = {
 }
 
 
+def models_by_phase(plan: RefillPlan) -> dict[str, list[str]]:
+    """The model executions each phase's dbt runs make, in order (a cohort model once per
+    month): what a phase's progress line counts. Phases absent here count steps."""
+    return {
+        lineage.INPUTS_PHASE: [m for run in plan.input_runs for m in run.models],
+        cohort.PHASE: [] if plan.skip_cohort else [m for _ in plan.window.months for m in plan.cohort],
+        lineage.PHASE: [] if plan.skip_lineage else [m for run in plan.lineage_runs for m in run.models],
+        downstream.PHASE: [m for run in plan.downstream_runs for m in run.models],
+    }
+
+
 def all_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     return [
         *preflight.clear_steps(plan, graph),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from refill.phases.check_failure import fail_with_rollback
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.session import records
+from refill.progress import say
 from refill.settings import Canary
 
 PHASE = "phase1.5"
@@ -76,8 +77,8 @@ def steps(plan: RefillPlan) -> list[Step]:
     def run(ctx: RunContext) -> dict:
         violations = scan_all(ctx)
         start, end = scan_window(plan)
-        print(f"[phase1.5] canary {start}..{end}: {len(plan.settings.canaries)} scan(s), "
-              f"{len(violations)} violation(s)", flush=True)
+        say(f"[phase1.5] canary {start}..{end}: {len(plan.settings.canaries)} scan(s), "
+            f"{len(violations)} violation(s)")
         if violations:
             fail_with_rollback(ctx, "canary", [v.describe() for v in violations])
         return {"violations": 0}

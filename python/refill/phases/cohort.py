@@ -17,6 +17,7 @@ module gives it its parameters and turns a refusal into exit 3.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import json
@@ -27,6 +28,7 @@ from refill.errors import BadInput, StepFailed
 from refill.graph import ProjectGraph
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import run_statement
+from refill.progress import say
 from refill.settings import project_vars
 from refill.sql import literal
 
@@ -99,14 +101,45 @@ def route_to_swap(manifest, cohort_ids: set[str]) -> None:
     manifest._macros_by_package = None
 
 
+def phase1_parse_reason(plan: RefillPlan) -> str | None:
+    """Why Phase 1 parses the project again with the month vars; None: it does not."""
+    if not plan.month_dependent:
+        return None
+    return ("phase 1: parse-time config depends on the month vars: "
+            + "; ".join(f"{model}: {why}" for model, why in plan.month_dependent))
+
+
 def cohort_manifest(ctx: RunContext):
-    """The project parsed in refill mode, with the cohort written through ``refill_swap``."""
+    """The project parsed in refill mode, with the cohort written through ``refill_swap``.
+
+    One parse serves the whole refill when no cohort model's parse-time config depends on the
+    month vars (the lint evaluates that, ``plan.month_dependent``): dbt renders the body at run
+    time with the month vars anyway. The plan's manifest is copied first, as the routing
+    changes it and the later phases run the non-cohort models through it."""
     if ctx._cohort_manifest is None:
-        manifest = ctx.session.parse(vars=month_vars(ctx.plan.window.first_month))
+        reason = phase1_parse_reason(ctx.plan)
+        if reason:
+            manifest = ctx.session.parse(vars=month_vars(ctx.plan.window.first_month), reason=reason)
+        else:
+            manifest = _routable_copy(ctx.manifest, ctx.graph.tagged(ctx.plan.settings.tag))
         graph = ProjectGraph.from_manifest(manifest)
         route_to_swap(manifest, set(graph.tagged(ctx.plan.settings.tag)))
         ctx._cohort_manifest = manifest
     return ctx._cohort_manifest
+
+
+def _routable_copy(manifest, cohort_ids: set[str]):
+    """A manifest sharing ``manifest``'s nodes except the cohort's, with its own macro table:
+    what ``route_to_swap`` changes, without a deep copy of a 1,000-model project."""
+    # dataclasses.replace, not copy.copy: Manifest.__reduce_ex__ passes its lookups
+    # positionally, one field off (dbt 1.11), and ref() then fails in the copy
+    return dataclasses.replace(
+        manifest,
+        nodes={uid: copy.deepcopy(node) if uid in cohort_ids else node for uid, node in manifest.nodes.items()},
+        macros=dict(manifest.macros),
+        _macros_by_name=None,
+        _macros_by_package=None,
+    )
 
 
 def audit_var(ctx: RunContext) -> dict:
@@ -119,11 +152,12 @@ def audit_var(ctx: RunContext) -> dict:
         cohort_ids = graph.tagged(plan.settings.tag)
         prices = graph.by_name(plan.settings.prices_model)
         scope = audit.price_scope(graph, cohort_ids, prices.unique_id)
-        names = [graph.nodes[uid].name for uid in scope if graph.nodes[uid].materialized != "ephemeral"]
-        result = ctx.session.invoke(["compile", "--log-level", "none", "--select", *names], manifest=manifest,
-                                    vars=month_vars(plan.window.first_month), quiet=True)
-        compiled = {r.node.name: r.node.compiled_code for r in result.result.results
-                    if getattr(r.node, "compiled_code", None)}
+        names = audit_models(graph, cohort_ids, prices.unique_id)
+        # one parse: the preflight compiled these already (DbtSession.compile keeps it)
+        compiled = {name: node.compiled_code for name, node in ctx.session.compile(
+            names, manifest=manifest if phase1_parse_reason(plan) else ctx.manifest,
+            vars=month_vars(plan.window.first_month), reason="audit lineage: the cohort and its price inputs"
+        ).items() if getattr(node, "compiled_code", None)}
         own = {(graph.nodes[uid].relation.database, graph.nodes[uid].relation.identifier) for uid in graph.nodes}
         read = set().union(*(audit.tables_of(sql) for sql in compiled.values())) | own
         schema = _columns(ctx, read)
@@ -135,12 +169,18 @@ def audit_var(ctx: RunContext) -> dict:
             fallback_date_column=plan.settings.date_column,
             overrides=audit.price_overrides(project_vars(ctx.session.project_dir)),
         )
-        print(f"[phase1] audit before publish, per cohort model (traced in {time.monotonic() - started:.1f}s: "
-              f"dbt compile of {len(names)} model(s) + sqlglot):", flush=True)
+        say(f"[phase1] audit before publish, per cohort model (traced in {time.monotonic() - started:.1f}s: "
+            f"dbt compile of {len(names)} model(s) + sqlglot):")
         for line in audit.describe_specs(specs):
-            print(line, flush=True)
+            say(line)
         ctx._audit_var = audit.audit_var(plan.run_id, plan.window.gap_days, specs, dict(plan.new_columns))
     return ctx._audit_var
+
+
+def audit_models(graph: ProjectGraph, cohort_ids: set[str], prices_id: str) -> list[str]:
+    """The models whose compiled SQL the audit traces (the cohort and its price inputs)."""
+    return [graph.nodes[uid].name for uid in audit.price_scope(graph, cohort_ids, prices_id)
+            if graph.nodes[uid].materialized != "ephemeral"]
 
 
 def _pairs(relations) -> str:
@@ -161,8 +201,8 @@ def _table_meta(ctx: RunContext, relations) -> dict:
 def rewrite_month(ctx: RunContext, month: dt.date) -> dict:
     plan = ctx.plan
     params = audit_var(ctx)
-    print(f"[phase1] month={month}  rewrite {len(plan.cohort)} cohort model(s): "
-          f"{len(plan.cohort_layers)} layer(s), write aside, audit, REPLACE PARTITION", flush=True)
+    say(f"[phase1] month={month}  rewrite {len(plan.cohort)} cohort model(s): "
+        f"{len(plan.cohort_layers)} layer(s), write aside, audit, REPLACE PARTITION")
     since = ctx.warehouse.scalar("SELECT now()")
     try:
         # --fail-fast: once a month is refused, no other cohort model of it starts (and swaps);
@@ -174,7 +214,7 @@ def rewrite_month(ctx: RunContext, month: dt.date) -> dict:
         refused = [a for a in audits if a.refused]
         if refused:
             for line in audit.render(audits):
-                print(f"[phase1] audit  {line}", flush=True)
+                say(f"[phase1] audit  {line}")
             raise audit.AuditRefused(
                 "audit before publish refused " + " | ".join(a.refusal_line() for a in refused)
                 + f". Nothing of that month of that model was swapped, and no cohort model started after it (dbt "
@@ -184,10 +224,10 @@ def rewrite_month(ctx: RunContext, month: dt.date) -> dict:
         raise
     audits = audit.read_month(ctx.warehouse, plan.schema, plan.run_id, month, since)
     for line in audit.render(audits):
-        print(f"[phase1] audit  {line}", flush=True)
+        say(f"[phase1] audit  {line}")
     unaudited = sorted(set(plan.cohort) - {a.model for a in audits})
     if unaudited:
-        print(f"[phase1] not audited (no live table to compare: built from scratch): {', '.join(unaudited)}", flush=True)
+        say(f"[phase1] not audited (no live table to compare: built from scratch): {', '.join(unaudited)}")
     return {"month": month.isoformat(), "models": list(plan.cohort),
             "audit": [a.as_dict() for a in audits], "not_audited": unaudited}
 
@@ -196,18 +236,23 @@ def steps(plan: RefillPlan) -> list[Step]:
     if plan.skip_cohort or not plan.cohort:
         return []
     # window.months is oldest first: month M's rewrite reads month M-1 already final
+    parse_reason = phase1_parse_reason(plan)
+    once = []  # what the first month's step does for every month
+    if parse_reason:
+        once.append(f"dbt parse --vars '{json.dumps(month_vars(plan.window.first_month))}'"
+                    f"  (once, {parse_reason}; the cohort runs as {MATERIALIZATION}, compiled incremental)")
+    once.append("dbt compile --select <cohort and its price-derived inputs>  (once; column lineage for the audit"
+                + ("" if parse_reason else ", the preflight's compile") + ")")
     return [
         Step(
             key=f"phase1:{month.isoformat()}",
             phase=PHASE,
             title=f"rewrite month {month} of the cohort",
             statements=(
-                f"dbt parse --vars '{json.dumps(month_vars(plan.window.first_month))}'"
-                f"  (once; the cohort runs as {MATERIALIZATION}, compiled incremental)",
-                f"dbt compile --select <cohort and its price-derived inputs>  (once; column lineage for the audit)",
-                run_statement(("--fail-fast", "--select", *plan.cohort),
-                              {**month_vars(month), "refill_audit": "<keys, price columns, gap days>"})
-                + "  (each model: staging build, audit_month, swap_months)",
+                *(once if month == plan.window.first_month else ()),
+                # the month's own vars first: an abbreviated line still shows them
+                run_statement(("--fail-fast", "--select", *plan.cohort), month_vars(month))
+                + "  (+ var refill_audit; per model: stage, audit, swap)",
             ),
             action=lambda ctx, month=month: rewrite_month(ctx, month),
         )

@@ -58,6 +58,9 @@ class RefillPlan:
     schema_changes: tuple[str, ...] = ()
     # the columns those ALTERs add, per model: the audit lets them change (default -> recompute)
     new_columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # cohort models whose parse-time config changes with the month vars, (model, why): Phase 1
+    # then parses the project again with them; empty: the plan's manifest serves Phase 1
+    month_dependent: tuple[tuple[str, str], ...] = ()
 
     @property
     def cohort(self) -> tuple[str, ...]:
@@ -75,7 +78,7 @@ class RefillPlan:
     def run_id(self) -> str:
         """Stable for the same project, target and plan: a re-run finds its own journal and backups."""
         # how the windows are cut may read the warehouse: a re-run finds its run by the models
-        plan = {k: v for k, v in self.as_dict().items() if k not in ("runs", "mechanisms", "refused")}
+        plan = {k: v for k, v in self.as_dict().items() if k not in ("runs", "mechanisms", "refused", "month_dependent")}
         identity = json.dumps({"project": self.project_dir, **plan}, sort_keys=True)
         return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
@@ -107,6 +110,7 @@ class RefillPlan:
             "mv_targets": {name: [m.isoformat() for m in self.mv_months] for name in self.mv_targets},
             "mv_backups": list(self.mv_backups),
             "refused": [p.as_dict() for p in self.refused],
+            "month_dependent": [{"model": m, "reason": r} for m, r in self.month_dependent],
         }
 
 

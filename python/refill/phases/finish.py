@@ -18,6 +18,8 @@ from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
 from refill.phases.preflight import backup_table_suffix
 from refill.session import records
+from refill.progress import say
+from refill.sql import literal
 
 PHASE = "finish"
 # what list_leftovers reads of orphan_tables_query
@@ -60,8 +62,8 @@ def drop_orphans(ctx: RunContext) -> list[str]:
     for relation in orphans:
         ctx.warehouse.execute(f"DROP TABLE IF EXISTS {relation.sql}{ctx.warehouse.on_cluster()} SYNC")
     if orphans:
-        print(f"[finish] dropped {len(orphans)} table(s) left by an interrupted attempt: "
-              f"{', '.join(map(str, orphans))}", flush=True)
+        say(f"[finish] dropped {len(orphans)} table(s) left by an interrupted attempt: "
+            f"{', '.join(map(str, orphans))}")
     return [str(relation) for relation in orphans]
 
 

@@ -33,6 +33,8 @@ from refill.errors import PreflightProblem
 from refill.graph import UNMATERIALIZED, ProjectGraph, Relation
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.plan import Window
+from refill.progress import say
+from refill.render import abbreviate_statement
 from refill.repull import (
     DEFAULT_PARTITION_LIMIT, Repull, RunSpec, lookback_specs, microbatch_spec, schedule, split_days, split_months,
     step_keys, whole_months,
@@ -230,8 +232,8 @@ MV_MATERIALIZATION = "refill_mv_swap"
 
 
 def re_pull(ctx: RunContext, phase: str, run: Repull) -> dict:
-    print(f"[{phase}] {' '.join(run.args()[1:])}  ({', '.join(f'{k}={v}' for k, v in run.spec.vars)})"
-          + ("  as refill_mv_swap" if run.spec.mv_rewrite else ""), flush=True)
+    say(abbreviate_statement(f"[{phase}] {' '.join(run.args()[1:])}  ({', '.join(f'{k}={v}' for k, v in run.spec.vars)})"
+                             + ("  as refill_mv_swap" if run.spec.mv_rewrite else "")))
     if not run.spec.mv_rewrite:
         ctx.session.invoke(run.args(), manifest=ctx.manifest, vars=run.spec.vars_dict)
         return run.as_dict()

@@ -21,6 +21,7 @@ from refill.phases.cohort import month_vars
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
 from refill.session import records
+from refill.progress import say
 from refill.sql import table
 from refill.warehouse import Warehouse
 
@@ -73,8 +74,8 @@ def check_contract(manifest, settings, project_dir, cohort_names: set[str]) -> l
             # a warning is said on stderr; a note (a model that reads {{ this }}, RF011) is
             # information about the plan, on stdout, so stderr keeps one line per error
             label = "warning" if finding.fails else "note"
-            print(f"refill: {label}: {finding.model}: {finding.code} {finding.message}",
-                  file=sys.stderr if finding.fails else sys.stdout)
+            say(f"refill: {label}: {finding.model}: {finding.code} {finding.message}",
+                file=sys.stderr if finding.fails else None)
     problems = []
     for model, errors in sorted(by_model.items()):
         codes = ", ".join(dict.fromkeys(f.code for f in errors))
@@ -109,15 +110,16 @@ def check_partitioning(session, manifest, schema: str, cohort_names: set[str]) -
     ]
 
 
-def check_schema_drift(session, manifest, graph: ProjectGraph, cohort: set[str], month: dt.date
-                       ) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...], list[PreflightProblem]]:
+def check_schema_drift(session, manifest, graph: ProjectGraph, cohort: set[str], month: dt.date,
+                       also: tuple[str, ...] = ()) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...], list[PreflightProblem]]:
     """Compare every cohort model's month recompute with its table (refill.schema_drift).
 
     Returns the ALTERs that honour on_schema_change (applied by the ``preflight:schema-changes``
     step), the columns they add per model (the audit lets those change), and the problems a
     month swap cannot handle (exit 5), for the one preflight pass."""
     with Warehouse(session.credentials, session.project_dir) as warehouse:
-        changes, problems = schema_drift.check_cohort(session, manifest, graph, cohort, month_vars(month), warehouse)
+        changes, problems = schema_drift.check_cohort(session, manifest, graph, cohort, month_vars(month), warehouse,
+                                                        also=also)
         on_cluster = warehouse.on_cluster()
     added = tuple((change.model, tuple(c.name for c in change.add)) for change in changes if change.add)
     return (tuple(statement for change in changes for statement in change.statements(on_cluster)), added,

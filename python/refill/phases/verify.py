@@ -15,6 +15,7 @@ from refill.phases import canary
 from refill.phases.check_failure import fail_with_rollback
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.settings import project_vars
+from refill.progress import say
 from refill.sql import ident, literal
 
 PHASE = "phase4"
@@ -56,7 +57,7 @@ def prices_entities(ctx: RunContext, day_column: str) -> tuple[str, ...]:
     try:
         return price_entity(ctx.plan, columns)[0]
     except BadInput as exc:
-        print(f"[phase4] zero USD judged per day, not per entity: {exc.message}", flush=True)
+        say(f"[phase4] zero USD judged per day, not per entity: {exc.message}")
         return ()
 
 
@@ -123,21 +124,21 @@ def verify(ctx: RunContext) -> dict:
     problems += [f"{d.relation} partition {d.partition_id} holds {d.duplicates} duplicate key(s) ({d.key}) in a "
                  "month refill swapped" for d in swapped]
     problems += [f"canary {v.describe()}" for v in violations]
-    print(f"[phase4] damage check: {len(scan.checked)} of {len(scope)} model(s) checked on "
-          f"{len(plan.window.gap_days)} gap day(s); {len(scan.zero)} zero-value finding(s), "
-          f"{len(scan.periods)} week/month period(s) off their recompute, "
-          f"{len(swapped)} duplicate-key partition(s) in swapped months, {len(violations)} canary violation(s)",
-          flush=True)
+    say(f"[phase4] damage check: {len(scan.checked)} of {len(scope)} model(s) checked on "
+        f"{len(plan.window.gap_days)} gap day(s); {len(scan.zero)} zero-value finding(s), "
+        f"{len(scan.periods)} week/month period(s) off their recompute")
+    say(f"[phase4] {len(swapped)} duplicate-key partition(s) in swapped months, {len(violations)} canary violation(s)")
     for name, how in scan.checked.items():
-        print(f"[phase4] checked: {name}: {how}", flush=True)
+        say(f"[phase4] checked: {name}: {how}")
     for name, reason in scan.not_checked.items():
-        print(f"[phase4] not checked: {name}: {reason}", flush=True)
+        say(f"[phase4] not checked: {name}: {reason}")
     for db, d in unmerged:
         args = json.dumps({"database": db, "tables": [d.relation], "partitions": [m.isoformat() for m in plan.window.months]})
-        print(f"[phase4] physical duplicates (not damage: FINAL and the next merge read one row per key): "
-              f"{db}.{d.relation} partition {d.partition_id} holds {d.duplicates} unmerged duplicate key(s) ({d.key});"
-              f" to merge now: python -m refill dbt run-operation refill.optimize_partitions_final --args "
-              f"{shlex.quote(args)}", flush=True)
+        say(f"[phase4] physical duplicates (not damage: FINAL and the next merge read one row per key): "
+            f"{db}.{d.relation} partition {d.partition_id} holds {d.duplicates} unmerged duplicate key(s) ({d.key})")
+        # a command is printed whole (a clipped one cannot be pasted); merging is a choice, not a step
+        print(f"[phase4]   to merge now: python -m refill dbt run-operation refill.optimize_partitions_final "
+              f"--args {shlex.quote(args)}", flush=True)
     physical = [{"model": name_of.get((db, d.relation), d.relation), "relation": f"{db}.{d.relation}",
                  "partition_id": d.partition_id, "key": d.key, "duplicates": d.duplicates} for db, d in unmerged]
     details = {"models_checked": len(scan.checked), "checked": sorted(scan.checked), "how_checked": scan.checked,
