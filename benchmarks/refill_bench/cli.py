@@ -82,9 +82,10 @@ def write_results(results: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / "results.json", out_dir / "RESULTS.md"]
     written[0].write_text(json.dumps(results, indent=2, default=str) + "\n")
-    if plot(results, out_dir / "wall_vs_models.png"):
+    plotted = plot(results, out_dir / "wall_vs_models.png")
+    if plotted:
         written.append(out_dir / "wall_vs_models.png")
-    written[1].write_text(markdown(results))
+    written[1].write_text(markdown(results, plotted))
     return written
 
 

@@ -141,7 +141,7 @@ LOAD_NOTE = ("*Load before*: the 1-minute load average when each flow started. A
 
 
 def series_table(summaries: list[Summary], series: str) -> str:
-    points = sorted((s for s in summaries if series in s.scenario.get("series", [])),
+    points = sorted((s for s in summaries if series in s.scenario.get("series", []) and s.baseline and s.refill),
                     key=lambda s: (s.scenario["months"], s.scenario["project"]["models"]))
     if not points:
         return ""
@@ -163,7 +163,7 @@ def series_table(summaries: list[Summary], series: str) -> str:
     return "\n".join(lines)
 
 
-def markdown(results: dict) -> str:
+def markdown(results: dict, written_plot: bool = False) -> str:
     summaries = [summarize(r) for r in results["scenarios"]]
     meta, machine = results["meta"], results["machine"]
     out = ["# refill benchmark results", ""]
@@ -212,8 +212,8 @@ def markdown(results: dict) -> str:
         table = series_table(summaries, series)
         if table:
             out += [f"## {title}", "", table, "", LOAD_NOTE, ""]
-    if any("models" in s.scenario.get("series", []) for s in summaries):
-        out += ["![wall time vs models](wall_vs_models.png)", ""]
+    if written_plot:
+        out += ["![wall time vs models, gap and history](wall_vs_models.png)", ""]
     table = history_table(summaries)
     if table:
         out += ["## Full rebuild of the lineage against refill, by length of history", "",
