@@ -152,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.report_only:
         results = merge([json.loads(path.read_text()) for path in args.report_only])
+        for key, value in (("provisional", args.provisional), ("load_note", args.load_note)):
+            if value:  # said when re-rendering, e.g. what is missing from the merged runs
+                results["meta"][key] = value
         out_dir = args.results_dir or args.report_only[0].parent
     elif args.prepare_only:
         for scenario in select_scenarios(args):

@@ -115,6 +115,20 @@ def history_table(summaries: list[Summary]) -> str:
             f"{r['rows_inserted']:,.0f} / {f['rows_inserted']:,.0f} | {r['busy_seconds']:.1f} / {f['busy_seconds']:.1f} | "
             f"{r['differing_rows']:.0f} / {f['differing_rows']:.0f} | {r['exit_code']:.0f} / {f['exit_code']:.0f} | "
             f"{r.get('load_before', 0):.1f} / {f.get('load_before', 0):.1f} |")
+    if len(points) > 1:
+        first, last = points[0], points[-1]
+
+        def growth(run_of, key: str) -> str:
+            low, high = run_of(first).get(key) or 0, run_of(last).get(key) or 0
+            return f"{high / low:.2f}×" if low else "—"
+
+        lines += ["", f"From {_history_months(first)} to {_history_months(last)} months of history: the full rebuild's "
+                  f"wall grew {growth(lambda s: s.rebuild, 'wall_seconds')}, its rows inserted "
+                  f"{growth(lambda s: s.rebuild, 'rows_inserted')} and its engine-busy time "
+                  f"{growth(lambda s: s.rebuild, 'busy_seconds')}; refill's wall {growth(lambda s: s.refill, 'wall_seconds')}, "
+                  f"rows inserted {growth(lambda s: s.refill, 'rows_inserted')}, engine-busy "
+                  f"{growth(lambda s: s.refill, 'busy_seconds')}. Rows inserted are the work itself, whatever the "
+                  "load; walls on a loaded machine are not."]
     return "\n".join(lines)
 
 
