@@ -82,7 +82,7 @@ def plan_speed_table(summaries: list[Summary]) -> str:
     rows = [s for s in summaries if s.plan_speed and len(s.plan_speed.get("plan", [])) >= 2]
     if not rows:
         return ""
-    lines = ["| models | `refill plan` cold / warm (s) | of it chDB start-up, warm (s) | `dbt ls` cold / warm (s) | "
+    lines = ["| models | `refill plan` cold / warm (s) | of it chDB start-up / statements on the engine, warm (s) | `dbt ls` cold / warm (s) | "
              "plan / ls (warm) | plan / ls (warm, without chDB start-up) | plan's manifest loads, warm (full parses) | plan output "
              "(lines, widest) | models in `<prices>+` |",
              "|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
@@ -90,7 +90,9 @@ def plan_speed_table(summaries: list[Summary]) -> str:
         sp = s.plan_speed
         engine = sp.get("plan_engine_open", [0, 0])[-1]
         parses = f"{_fmt(sp.get('plan_parses'), 0)} ({_fmt(sp.get('plan_full_parses'), 0)} full)"
-        lines.append(f"| {s.scenario['project']['models']:,} | {sp['plan'][0]:.1f} / {sp['plan'][1]:.1f} | {engine:.1f} | "
+        busy = sp.get("plan_engine_busy", [None, None])[-1]
+        lines.append(f"| {s.scenario['project']['models']:,} | {sp['plan'][0]:.1f} / {sp['plan'][1]:.1f} | {engine:.1f} / "
+                     f"{_fmt(busy)} ({_fmt(sp.get('plan_statements'), 0)} statements) | "
                      f"{sp['ls'][0]:.1f} / {sp['ls'][1]:.1f} | {sp['plan'][1] / sp['ls'][1]:.2f}× | "
                      f"{(sp['plan'][1] - engine) / sp['ls'][1]:.2f}× | {parses} | "
                      f"{sp.get('plan_output_lines', 0)}, {sp.get('plan_output_widest', 0)} | {sp.get('ls_models', 0)} |")

@@ -48,7 +48,10 @@ def measure(spec: FlowSpec) -> dict:
                                   "--state-dir", str(run / "state"), *target], env, transcript)
         out["plan"].append(seconds)
         out["plan_exit"].append(result.returncode)
-        out["plan_engine_open"].append(sum(read_query_log(log).engine_opens))
+        queries = read_query_log(log)
+        out["plan_engine_open"].append(sum(queries.engine_opens))
+        out.setdefault("plan_engine_busy", []).append(queries.busy_seconds())
+        out["plan_statements"] = len(queries.statements)
         lines = result.stdout.splitlines()
         out["plan_output_lines"], out["plan_output_widest"] = len(lines), max((len(x) for x in lines), default=0)
         dbt_log = read_dbt_logs(logs)  # manifest loads, and how many of them were full parses

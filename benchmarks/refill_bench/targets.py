@@ -104,17 +104,20 @@ def evaluate_targets(summaries: list[Summary]) -> list[Target]:
 
 def _plan_miss(speed: dict) -> str:
     engine = speed["plan_engine_open"][-1] if speed.get("plan_engine_open") else 0.0
+    busy = (speed.get("plan_engine_busy") or [0.0])[-1]
+    rest = speed["plan"][-1] - engine - busy
     count, full = speed.get("plan_parses"), speed.get("plan_full_parses")
-    parse = (f"it loaded the manifest {count} time(s), {full} of them full parses, where `dbt ls` loads it once "
+    parse = (f"It loaded the manifest {count} time(s), {full} of them full parses, where `dbt ls` loads it once "
              "from dbt's partial-parse state; starting the plan's parse from that state (issue 16, deliverable 1) "
-             "would remove them" if full else
-             f"its manifest load{'s' if (count or 0) > 1 else ''} ({count}) already come from the partial-parse state")
-    return (f"the plan does what `dbt ls` does (load the manifest, resolve the selection) and more: it opens the "
-            f"warehouse ({engine:.1f} s of its wall is chDB starting and loading every table, which a ClickHouse "
-            f"server does not pay), reads partition keys and row counts, and compiles the cohort and the incremental "
-            f"consumers (a dbt compile per check) — the rest of the difference. {parse[0].upper() + parse[1:]}. "
-            "Batching the warehouse reads into one query per database and compiling the checked models in one "
-            "dbt invocation would close most of what remains")
+             "would remove them." if full else
+             f"Its manifest load{'s' if (count or 0) > 1 else ''} ({count}) already came from dbt's partial-parse state.")
+    return (f"of the warm plan's {speed['plan'][-1]:.1f} s, {engine:.1f} s is chDB starting and loading every table "
+            f"(a ClickHouse server does not pay it) and {busy:.1f} s its {speed.get('plan_statements', '?')} statements "
+            f"(partition keys, row counts, preflight probes); the other {rest:.1f} s is Python in one process: the "
+            f"manifest load `dbt ls` also does, plus the lint and compiling the cohort and, twice, the incremental "
+            f"consumers (`build_plan`). "
+            f"{parse} What would close it: one batched warehouse read per database instead of a probe per table, "
+            "and one compile of the incremental consumers instead of two, in one dbt invocation")
 
 
 def _audit_miss(refill: dict) -> str:
