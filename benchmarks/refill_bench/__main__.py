@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import sys
 
-from refill_bench import baseline, correctness, incident, refill_flow
+from refill_bench import baseline, correctness, incident, plan_speed, rebuild, refill_flow
 
 COMMANDS = {
     "incident": incident.main_incident,
     "truth": incident.main_truth,
     "baseline": baseline.main,
     "refill": refill_flow.main,
+    "rebuild": rebuild.main,
+    "plan-speed": plan_speed.main,
     "correctness": correctness.main,
 }
 

@@ -24,12 +24,20 @@ class ProjectShape:
     cohort_size: int = 12
     cohort_layers: int = 3
     seed: int = 7  # the generator's random choices (kinds, predicates, parents)
+    # Share of the consumers that read prices (the rest never do: outside Phase 2), and the
+    # view/incremental/table weights of each group. The defaults are the first benchmarks'
+    # project, where every consumer is a price consumer.
+    priced_share: float = 1.0
+    priced_kinds: tuple[int, int, int] = (35, 45, 20)
+    unpriced_kinds: tuple[int, int, int] = (70, 15, 15)
 
     def __post_init__(self) -> None:
         if self.cohort_layers < 1 or self.cohort_size < self.cohort_layers:
             raise ValueError(f"a cohort of {self.cohort_size} cannot have {self.cohort_layers} layers")
         if self.models < self.cohort_size + 6:
             raise ValueError(f"{self.models} models leave no room beside a cohort of {self.cohort_size}")
+        if not 0 < self.priced_share <= 1:
+            raise ValueError(f"priced_share {self.priced_share} is not in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class Scenario:
     repeats: int = 3
     threads: int = 2
     series: tuple[str, ...] = ()  # the scaling series this scenario is a point of
+    flows: tuple[str, ...] = ("baseline", "refill")  # run in this order (alternated per repeat)
+    plan_speed: bool = True  # also time `refill plan` against `dbt ls` (cold, then warm)
 
     @property
     def months(self) -> int:
@@ -82,7 +92,8 @@ class Scenario:
         return hashlib.sha256(identity.encode()).hexdigest()[:10]
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "project": asdict(self.project),
+        return {"name": self.name, "project": asdict(self.project), "flows": list(self.flows),
+                "plan_speed": self.plan_speed,
                 "data": {"scale": self.data.scale, "history_start": self.data.history_start.isoformat()},
                 "gap": self.incident.gap.isoformat(), "today": self.incident.today.isoformat(),
                 "months": self.months, "lookback_days": self.incident.window.lookback_days,
@@ -92,13 +103,15 @@ class Scenario:
     def from_dict(cls, raw: dict) -> "Scenario":
         return cls(
             name=raw["name"],
-            project=ProjectShape(**raw["project"]),
+            project=ProjectShape(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw["project"].items()}),
             data=DataShape(scale=raw["data"]["scale"],
                            history_start=dt.date.fromisoformat(raw["data"]["history_start"])),
             incident=Incident(dt.date.fromisoformat(raw["gap"]), dt.date.fromisoformat(raw["today"])),
             repeats=raw["repeats"],
             threads=raw["threads"],
             series=tuple(raw.get("series", ())),
+            flows=tuple(raw.get("flows", ("baseline", "refill"))),
+            plan_speed=raw.get("plan_speed", True),
         )
 
 
@@ -112,14 +125,35 @@ def default_scenarios(repeats: int = 3, scaling_repeats: int = 1) -> list[Scenar
     scenarios += [Scenario(f"models-{n}", project=ProjectShape(models=n), data=small, repeats=scaling_repeats,
                            series=("models",))
                   for n in (100, 1000)]
+    scenarios.append(Scenario("models-1250", project=UPSTREAM_SIZE, data=small, repeats=scaling_repeats,
+                              series=("models", "upstream")))
+    scenarios += [Scenario(f"history-{m}mo", project=ProjectShape(models=100), repeats=scaling_repeats,
+                           data=DataShape(scale=25, history_start=months_before(TODAY, m)),
+                           series=("history",), flows=("refill", "rebuild"), plan_speed=False)
+                  for m in HISTORY_MONTHS]
     return scenarios
+
+
+# The upstream project's size (gnosischain/dbt-cerebro): about 1,250 models, about 470 of them
+# downstream of prices (Phase 2), mostly views and tables, a 12-model cohort in 3 layers.
+UPSTREAM_SIZE = ProjectShape(models=1250, priced_share=0.31, priced_kinds=(45, 15, 40))
+# History lengths of the full-rebuild comparison, in months before TODAY.
+HISTORY_MONTHS = (6, 12, 24)
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """``day`` ``months`` calendar months earlier (the same day of the month)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return day.replace(year=year, month=month + 1)
 
 
 def smoke_scenario() -> Scenario:
     """Seconds-scale: the CI run that keeps the harness from rotting."""
     return Scenario("smoke", project=ProjectShape(models=12, cohort_size=3, cohort_layers=3),
                     data=DataShape(scale=1, history_start=dt.date(2026, 3, 1)),
-                    incident=Incident.spanning(1), repeats=1, series=("headline",))
+                    incident=Incident.spanning(1), repeats=1, series=("headline",),
+                    # all three flows; not the plan timing (four more dbt processes, for CI's budget)
+                    flows=("baseline", "refill", "rebuild"), plan_speed=False)
 
 
 def with_repeats(scenario: Scenario, repeats: int) -> Scenario:

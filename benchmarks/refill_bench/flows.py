@@ -19,7 +19,7 @@ TRANSCRIPT_FILE = "transcript.log"
 class FlowSpec:
     """One recovery to run: which project and warehouse, which incident, where to write."""
 
-    flow: str  # "baseline" or "refill"
+    flow: str  # "baseline", "refill" or "rebuild"
     project_dir: str
     profiles_dir: str
     target: str
@@ -68,7 +68,9 @@ class FlowOutcome:
     phases: list[PhaseSpan] = field(default_factory=list)
     peak_rss_kb: int = 0
     dbt_invocations: int = 0
-    parses: int | None = None  # known exactly in-process; the logs count them for subprocesses
+    # known exactly in-process (refill's report: a count, or one entry per parse with its
+    # reason and vars); the logs count them for subprocesses
+    parses: int | list[dict] | None = None
     notes: list[str] = field(default_factory=list)
     details: dict = field(default_factory=dict)
 

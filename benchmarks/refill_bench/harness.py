@@ -23,10 +23,11 @@ from refill_bench import project as gen
 from refill_bench.config import Scenario
 from refill_bench.flows import QUERY_LOG_FILE, RESULT_FILE, TRANSCRIPT_FILE, FlowOutcome, FlowSpec, PhaseSpan
 from refill_bench.incident import FINGERPRINTS_FILE
-from refill_bench.measure import read_dbt_logs, read_query_log
+from refill_bench.measure import audit_spans, is_audit, read_dbt_logs, read_query_log, union_length
+from refill_bench.plan_speed import RESULT_FILE as PLAN_SPEED_FILE
 
 BENCH_DIR = Path(__file__).resolve().parents[1]
-FLOWS = ("baseline", "refill")
+FLOWS = ("baseline", "refill", "rebuild")  # child commands that are flows: a failure is measured, not raised
 # An open that takes longer started the engine (it loads every table); on a running engine
 # an open takes a few milliseconds.
 COLD_START_SECONDS = 0.5
@@ -76,6 +77,13 @@ class FlowRun:
     supply_vs_truth: dict[str, float | None]
     stale_unpriced_rows: int
     load_before: float
+    # the audit before publish (refill only): wall during which an audit ran (in refill_swap,
+    # and refill reading the verdicts back), Σ of its statements, and the orchestrator's
+    # column-lineage trace that parameterizes it (a dbt compile, once per refill)
+    audit_seconds: float = 0.0
+    audit_statement_seconds: float = 0.0
+    audit_trace_seconds: float = 0.0
+    parse_reasons: list[dict] = field(default_factory=list)  # when refill's report names them
     notes: list[str] = field(default_factory=list)
     canary_violations: int | None = None
     calls: list[dict] = field(default_factory=list)  # the seed's flow: one entry per dbt command
@@ -185,6 +193,11 @@ def _measure(prepared: Prepared, flow: str, repeat: int, wall: float, outcome: F
     dbt_log = read_dbt_logs(run_dir)
     busy = queries.busy_seconds()
     kinds = queries.kinds()
+    trace = sum(end - start for start, end in outcome.details.get("audit_trace_spans", []))
+    parses = outcome.parses
+    reasons = []
+    if isinstance(parses, list):  # refill's report lists its parses with their reasons
+        reasons, parses = parses, len(parses)
     return FlowRun(
         flow=flow,
         repeat=repeat,
@@ -193,7 +206,7 @@ def _measure(prepared: Prepared, flow: str, repeat: int, wall: float, outcome: F
         phases={span.phase: span.seconds for span in outcome.phases},
         phase_busy={span.phase: queries.busy_seconds((span.start, span.end)) for span in outcome.phases},
         dbt_invocations=outcome.dbt_invocations or dbt_log.invocations,
-        parses=outcome.parses if outcome.parses is not None else dbt_log.parses,
+        parses=parses if parses is not None else dbt_log.parses,
         full_parses=dbt_log.full_parses,
         cohort_executions=dbt_log.executions_of(prepared.generated.cohort),
         model_executions=sum(dbt_log.executions.values()),
@@ -213,6 +226,10 @@ def _measure(prepared: Prepared, flow: str, repeat: int, wall: float, outcome: F
         supply_vs_truth=correctness.get("supply_vs_truth", {}),
         stale_unpriced_rows=correctness["stale_unpriced_rows"],
         load_before=load,
+        audit_seconds=union_length(audit_spans(queries.statements)) + trace,
+        audit_statement_seconds=sum(st.seconds for st in queries.statements if is_audit(st)),
+        audit_trace_seconds=trace,
+        parse_reasons=reasons,
         notes=outcome.notes,
         canary_violations=outcome.details.get("canary_violations"),
         calls=outcome.details.get("calls", []),
@@ -225,10 +242,11 @@ class ScenarioResult:
     incident: dict
     build_seconds: float | None
     runs: list[FlowRun]
+    plan_speed: dict | None = None
 
     def as_dict(self) -> dict:
         return {"scenario": self.scenario, "incident": self.incident, "build_seconds": self.build_seconds,
-                "runs": [asdict(r) for r in self.runs]}
+                "runs": [asdict(r) for r in self.runs], "plan_speed": self.plan_speed}
 
 
 def run_scenario(scenario: Scenario, work_dir: Path, *, rebuild: bool = False, keep_copies: bool = False) -> ScenarioResult:
@@ -236,11 +254,43 @@ def run_scenario(scenario: Scenario, work_dir: Path, *, rebuild: bool = False, k
     runs = []
     for repeat in range(scenario.repeats):
         # Alternate the order so neither flow always runs on a warmer machine.
-        for flow in FLOWS if repeat % 2 == 0 else tuple(reversed(FLOWS)):
+        for flow in scenario.flows if repeat % 2 == 0 else tuple(reversed(scenario.flows)):
             print(f"[{scenario.name}] {flow} #{repeat + 1}/{scenario.repeats} …", flush=True)
             result = run_flow(prepared, flow, repeat, keep_copies)
             runs.append(result)
             print(f"[{scenario.name}] {flow} #{repeat + 1}: {result.wall_seconds:.1f}s wall, "
                   f"{result.dbt_invocations} dbt invocations, {result.differing_rows} differing rows"
                   + (f", exit {result.exit_code}" if result.exit_code else ""), flush=True)
-    return ScenarioResult(scenario.as_dict(), prepared.facts, prepared.build_seconds, runs)
+    speed = None
+    if scenario.plan_speed:
+        print(f"[{scenario.name}] refill plan and dbt ls, cold then warm …", flush=True)
+        speed = measure_plan_speed(prepared)
+        if speed:
+            print(f"[{scenario.name}] plan warm {speed['plan'][-1]:.1f}s (exit {speed['plan_exit'][-1]}), "
+                  f"dbt ls warm {speed['ls'][-1]:.1f}s", flush=True)
+    return ScenarioResult(scenario.as_dict(), prepared.facts, prepared.build_seconds, runs, speed)
+
+
+def measure_plan_speed(prepared: Prepared) -> dict:
+    """``refill plan`` and ``dbt ls`` of the same selection, each twice (cold, then warm), on a copy
+    of the incident; see ``plan_speed``."""
+    scenario = prepared.scenario
+    run_dir = prepared.root / "runs" / "plan-speed"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    data_dir = run_dir / "chdb"
+    run_dir.mkdir(parents=True)
+    shutil.copytree(prepared.incident_dir, data_dir, symlinks=True)
+    profiles_dir = run_dir / "profiles"
+    profiles_dir.mkdir()
+    (profiles_dir / "profiles.yml").write_text(_profiles_for(prepared.project_dir, data_dir))
+    spec = FlowSpec(flow="plan-speed", project_dir=str(prepared.project_dir), profiles_dir=str(profiles_dir),
+                    target=gen.TARGET, schema=gen.SCHEMA, gap=scenario.incident.gap.isoformat(),
+                    today=scenario.incident.today.isoformat(), run_dir=str(run_dir))
+    spec.save(run_dir / "spec.json")
+    try:
+        child("plan-speed", str(run_dir / "spec.json"), log=run_dir / "plan-speed.transcript")
+    except RuntimeError as exc:  # measured anyway: the exits are in the result, the cause in the logs
+        print(f"[{scenario.name}] {exc}", flush=True)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    result_file = run_dir / PLAN_SPEED_FILE
+    return json.loads(result_file.read_text()) if result_file.exists() else None

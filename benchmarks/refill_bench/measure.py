@@ -28,10 +28,53 @@ class Statement:
     seconds: float
     kind: str
     ok: bool
+    sql: str = ""
+    thread: int = 0
 
     @property
     def end(self) -> float:
         return self.start + self.seconds
+
+
+# The statements of the package's ``audit_month`` macro (macros/checks/audit_month.sql), by the
+# aliases only they use, and the audit table it writes and refill reads back.
+AUDIT_MARKERS = ("__refill_side", "__refill_matched")
+AUDIT_FIRST = "__refill_rows"  # the macro's first query (after its column lookup)
+AUDIT_TABLE = "refill_audit"
+
+
+def is_audit(statement: Statement) -> bool:
+    return any(marker in statement.sql for marker in AUDIT_MARKERS) or AUDIT_TABLE in statement.sql
+
+
+def audit_spans(statements: list[Statement]) -> list[tuple[float, float]]:
+    """Wall spans of the audit before publish: per thread, each run of consecutive audit
+    statements to the end of its last statement. A run that opens with the macro's first query
+    starts at the end of the statement before it (the macro's column lookup, so its Jinja
+    rendering counts); any other run (refill reading the verdicts back, on its own thread,
+    whose previous statement may be minutes earlier) starts with its first statement.
+
+    ``refill_swap`` calls ``audit_month`` between writing the staging month and swapping it,
+    on the model's dbt thread; the orchestrator's read-back of the verdicts is a run of its own."""
+    spans: list[tuple[float, float]] = []
+    by_thread: dict[tuple[int, int], list[Statement]] = defaultdict(list)
+    for s in statements:
+        by_thread[(s.pid, s.thread)].append(s)
+    for stream in by_thread.values():
+        stream.sort(key=lambda s: s.start)
+        start = None
+        for i, s in enumerate(stream):
+            if is_audit(s):
+                if start is None:
+                    follows = i and AUDIT_FIRST in s.sql and stream[i - 1].end <= s.start
+                    start = stream[i - 1].end if follows else s.start
+                end = s.end
+            elif start is not None:
+                spans.append((start, end))
+                start = None
+        if start is not None:
+            spans.append((start, end))
+    return spans
 
 
 @dataclass
@@ -94,7 +137,8 @@ def read_query_log(path: Path) -> QueryLog:
         event = record["event"]
         if event == "statement":
             log.statements.append(Statement(record["pid"], record["start"], record["seconds"],
-                                            record["kind"], record["ok"]))
+                                            record["kind"], record["ok"], record.get("sql", ""),
+                                            record.get("thread", 0)))
         elif event in ("open", "close"):
             if event == "open":
                 log.engine_opens.append(record["seconds"])

@@ -85,7 +85,7 @@ def generate(shape: ProjectShape) -> GeneratedProject:
     cohort = _cohort(shape, rng)
     rest = shape.models - 2 - len(cohort)
     marts = max(1, round(rest * 0.06))
-    consumers = _consumers(rest - 2 * marts, rng)
+    consumers = _consumers(shape, rest - 2 * marts, rng)
     fcts = _fcts(marts, cohort, consumers)
     apis = _apis(marts, fcts, consumers)
     staging = [Model(t.PRICES_MODEL, "staging", t.prices_model(), "view"),
@@ -151,20 +151,32 @@ def _flow_filter(rng: random.Random) -> tuple[str, str]:
     return predicate, segment
 
 
-def _consumers(count: int, rng: random.Random) -> list[Model]:
+def _consumers(shape: ProjectShape, count: int, rng: random.Random) -> list[Model]:
+    """Price consumers and, when ``shape.priced_share`` < 1, models that never read prices.
+    A rollup inherits its parent's side. With every consumer priced, the random draws are
+    those of the first benchmarks' generator, so their projects are unchanged."""
     models: list[Model] = []
+    priced: dict[str, bool] = {}
+    mixed = shape.priced_share < 1
     for i in range(count):
-        kind = rng.choices(("view", "incremental", "table"), weights=(35, 45, 20))[0]
+        is_priced = not mixed or rng.random() < shape.priced_share
+        weights = shape.priced_kinds if is_priced else shape.unpriced_kinds
+        kind = rng.choices(("view", "incremental", "table"), weights=weights)[0]
         domain = rng.choice(DOMAINS)
         name = f"int_{domain}_{rng.choice(NOUNS)}_{i:04d}_daily"
         folder = f"consumers/{domain}"
         if i >= 5 and rng.random() < 0.3:
-            parent = rng.choice(models)
+            candidates = [m for m in models if priced[m.name] == is_priced] if mixed else models
+            parent = rng.choice(candidates or models)
             segment = rng.choice(["'all'", "left(src.segment, 4)", "src.segment"])
             sql = t.rollup(kind, domain, parent.name, segment)
+            is_priced = priced[parent.name]
         else:
             predicate, segment = _flow_filter(rng)
-            sql = t.priced_transfers(kind, domain, predicate, segment)
+            sql = (t.priced_transfers if is_priced else t.unpriced_transfers)(kind, domain, predicate, segment)
+        if not is_priced:
+            folder = f"counts/{domain}"
+        priced[name] = is_priced
         models.append(Model(name, folder, sql, kind, t.FLOW))
     return models
 

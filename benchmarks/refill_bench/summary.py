@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 PHASE_ORDER = ("startup", "plan", "preflight", "phase1", "phase1.5", "phase2", "phase3", "phase4", "finish")
@@ -17,6 +17,7 @@ PHASE_LABELS = {
     "phase3": "Phase 3 downstream rebuild",
     "phase4": "Phase 4 verify",
     "finish": "finish",
+    "rebuild": "full rebuild of the lineage",
 }
 
 
@@ -47,6 +48,8 @@ class Summary:
     incident: dict
     baseline: dict
     refill: dict
+    rebuild: dict = field(default_factory=dict)
+    plan_speed: dict | None = None
 
     def ratio(self, key: str) -> float | None:
         b, r = self.baseline.get(key), self.refill.get(key)
@@ -63,4 +66,22 @@ def summarize(result: dict) -> Summary:
     runs = result["runs"]
     return Summary(result["scenario"], result["incident"],
                    median_run([r for r in runs if r["flow"] == "baseline"]),
-                   median_run([r for r in runs if r["flow"] == "refill"]))
+                   median_run([r for r in runs if r["flow"] == "refill"]),
+                   median_run([r for r in runs if r["flow"] == "rebuild"]),
+                   result.get("plan_speed"))
+
+
+def overhead_share(run: dict) -> float:
+    """Orchestration overhead (wall not spent with a statement on the engine) over wall."""
+    return run["overhead_seconds"] / run["wall_seconds"]
+
+
+def audit_share(run: dict) -> float:
+    return run.get("audit_seconds", 0.0) / run["wall_seconds"]
+
+
+def plan_vs_ls(speed: dict | None) -> float | None:
+    """Warm ``refill plan`` wall over warm ``dbt ls`` wall (the second of each pair)."""
+    if not speed or not speed.get("plan") or not speed.get("ls") or len(speed["plan"]) < 2:
+        return None
+    return speed["plan"][-1] / speed["ls"][-1]

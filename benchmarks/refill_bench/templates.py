@@ -278,6 +278,25 @@ def priced_transfers(kind: str, domain: str, predicate: str, segment: str) -> st
     return consumer_config(kind, FLOW, domain) + _priced_flow_sql(predicate, segment, window)
 
 
+def unpriced_transfers(kind: str, domain: str, predicate: str, segment: str) -> str:
+    """A model that never reads prices (counts and native volumes): outside the lineage, so a
+    refill only parses it. Most of a large project is like this (staging, counts, metadata)."""
+    window = ("\n    {{ refill.apply_monthly_incremental_filter('tr.block_date', 'date', true) }}"
+              if kind == "incremental" else "")
+    return consumer_config(kind, FLOW, domain) + f"""
+SELECT
+    tr.block_date AS date,
+    tr.token_address AS token_address,
+    {segment} AS segment,
+    toInt64(count()) AS transfers,
+    sum(tr.amount) AS volume,
+    toFloat64(0) AS volume_usd
+FROM {{{{ ref('{TRANSFERS_MODEL}') }}}} AS tr
+WHERE {predicate}{window}
+GROUP BY date, token_address, segment
+"""
+
+
 def rollup(kind: str, domain: str, parent: str, segment: str) -> str:
     """Two or more hops from prices: never joins prices itself, so only lineage finds it."""
     window = ("\n    {{ refill.apply_monthly_incremental_filter('src.date', 'date', true) }}"

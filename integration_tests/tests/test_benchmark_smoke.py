@@ -1,8 +1,9 @@
 """The benchmark harness at its smallest size, so it cannot rot.
 
 One incident (12 models, a three-layer cohort of three, a one-month gap) recovered once
-by each flow, exactly as ``python benchmarks/run.py --smoke`` does. Speed is not asserted
-here; the counts that define each flow and the correctness of the result are.
+by each flow (the seed's, refill, and the full rebuild of the lineage), exactly as
+``python benchmarks/run.py --smoke`` does. Speed is not asserted here; the counts that
+define each flow, the audit's measured share and the correctness of the result are.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def shape(result: dict) -> tuple[int, int]:
 
 def test_both_flows_recover_the_same_incident_and_exit_cleanly(smoke):
     assert smoke["incident"]["zero_usd_rows_on_gap_day"] > 0  # there was damage to repair
-    assert {r["flow"] for r in smoke["runs"]} == {"baseline", "refill"}
+    assert {r["flow"] for r in smoke["runs"]} == {"baseline", "refill", "rebuild"}
     assert all(r["exit_code"] == 0 for r in smoke["runs"])
 
 
@@ -70,6 +71,22 @@ def test_refill_equals_the_fresh_build_and_the_seed_flow_does_not(smoke):
     assert "int_execution_tokens_balance_cohorts_daily" in baseline["models_differing"]
 
 
+def test_the_full_rebuild_is_one_dbt_run_and_equals_the_fresh_build(smoke):
+    rebuild = run_of(smoke, "rebuild")
+    assert rebuild["dbt_invocations"] == 1 and rebuild["optimize_statements"] == 0
+    assert rebuild["differing_rows"] == 0 and rebuild["stale_unpriced_rows"] == 0
+    # it rewrites every cohort partition, not only the gap's months
+    assert rebuild["rows_inserted"] > run_of(smoke, "refill")["rows_inserted"]
+
+
+def test_the_audit_before_publish_is_timed_inside_refills_wall(smoke):
+    refill = run_of(smoke, "refill")
+    # one audit per cohort model and month ran in refill_swap, and its trace was timed
+    assert refill["audit_statement_seconds"] > 0 and refill["audit_trace_seconds"] > 0
+    assert refill["audit_trace_seconds"] < refill["audit_seconds"] < refill["wall_seconds"]
+    assert run_of(smoke, "baseline")["audit_seconds"] == 0
+
+
 def test_measurements_add_up(smoke):
     for run in smoke["runs"]:
         assert run["statements"] > 0 and run["rows_inserted"] > 0 and run["peak_rss_mb"] > 0
@@ -77,7 +94,7 @@ def test_measurements_add_up(smoke):
         assert run["busy_seconds"] < run["wall_seconds"]
         assert run["overhead_seconds"] == pytest.approx(run["wall_seconds"] - run["busy_seconds"])
         assert sum(run["phases"].values()) <= run["wall_seconds"] + 0.5
-        assert {"phase1", "phase2"} <= set(run["phases"])
+        assert {"phase1", "phase2"} <= set(run["phases"]) or set(run["phases"]) == {"startup", "rebuild"}
 
 
 def test_results_render_as_markdown_json_and_targets(smoke, tmp_path):
@@ -89,3 +106,4 @@ def test_results_render_as_markdown_json_and_targets(smoke, tmp_path):
     assert {p.name for p in written} >= {"RESULTS.md", "results.json"}
     assert "| wall (s) |" in text and "## Targets" in text
     assert "Phase 1: one execution and ≤ 1 OPTIMIZE per cohort model per month" in text
+    assert "audit before publish ≤ 15% of refill's wall" in text

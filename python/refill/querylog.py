@@ -2,7 +2,8 @@
 
 chDB has no ``system.query_log``. With ``REFILL_QUERY_LOG=/path/file.jsonl`` in the
 environment, every statement a chdb client of this process runs is appended to that file
-as one JSON line (pid, start, seconds, first keyword, the statement's head), and each
+as one JSON line (pid, thread, start, seconds, first keyword, the statement's head past
+dbt's query comment), and each
 client's open and close append the engine's cumulative counters (``system.events``:
 inserted and merged rows, engine-side query time). Subprocesses inherit the variable, so
 one file collects a whole multi-process flow.
@@ -53,6 +54,13 @@ def statement_kind(sql: object) -> str:
     return (head.split(None, 1) or [""])[0].upper()
 
 
+def statement_head(sql: object, limit: int = 240) -> str:
+    """The statement's first ``limit`` characters past dbt's leading query comment (which
+    alone can fill them)."""
+    text = sql.decode(errors="replace") if isinstance(sql, bytes) else str(sql)
+    return _COMMENTS.sub("", text, count=1)[:limit]
+
+
 def _timed(method: Callable, path: str) -> Callable:
     @functools.wraps(method)
     def timed(sql, *args, **kwargs):
@@ -68,7 +76,9 @@ def _timed(method: Callable, path: str) -> Callable:
         finally:
             _inside.active = False
             _write(path, {"event": "statement", "start": started, "seconds": time.perf_counter() - clock,
-                          "kind": statement_kind(sql), "ok": ok, "sql": str(sql)[:240]})
+                          "kind": statement_kind(sql), "ok": ok, "sql": statement_head(sql),
+                          # dbt runs models on a thread pool: a model's statements share a thread
+                          "thread": threading.get_ident()})
 
     return timed
 
