@@ -49,6 +49,7 @@ def test_a_failing_phase_3_ends_in_one_short_error_line_the_log_and_the_next_com
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "=== Phase 3: downstream rebuild ===" in result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("refill: ")]
+    assert len(errors) >= 2, result.stdout[-3000:] + result.stderr[-3000:]
     error, log, *next_steps = errors
     assert error.startswith("refill: error: dbt run") and len(error) <= 300, error
     log_path = Path(log.removeprefix("refill: full log: "))

@@ -349,7 +349,7 @@ def next_steps(ctx: RunContext, options: RunOptions, exc: RefillError) -> tuple[
     """What to type after a run stopped with ``exc``: resume once the cause is fixed, or
     restore the backups of the months Phase 1 replaced."""
     from refill.errors import CheckFailed
-    from refill.phases.verify import rollback_command
+    from refill.phases.check_failure import rollback_command
 
     rollback = () if ctx.plan.skip_cohort else (f"restore the backups: {rollback_command(ctx)}",)
     if isinstance(exc, LockHeld):
