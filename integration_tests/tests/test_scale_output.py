@@ -4,6 +4,7 @@ at most 300 characters, the path of the full log and the commands to type next."
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -23,11 +24,16 @@ def refill_lines(stdout: str) -> list[str]:
     return [line for line in stdout.splitlines() if not DBT_LINE.match(line)]
 
 
-def test_lab_plan_and_run_lines_are_at_most_200_characters(seed_incident_dir, lab_copy):
+def test_lab_plan_and_run_lines_are_at_most_200_characters(seed_incident_dir, lab_copy, tmp_path):
     lab = lab_copy(seed_incident_dir)
     lab.close()
-    plan = refill_cli(lab, "plan", *RUN)
+    plan = refill_cli(lab, "plan", *RUN, "--report", str(tmp_path / "plan.json"))
     assert plan.returncode == 0, plan.stderr[-2000:]
+    # the full lists the text summarises are in the plan's --report (it wrote nothing before)
+    report = json.loads((tmp_path / "plan.json").read_text())
+    assert report["exit_code"] == 0 and report["steps"] == []
+    assert len(report["plan"]["phase1_layers"][0]) > 0 and report["plan"]["statements"]
+    assert len(report["parses"]) == 1
     run = refill_cli(lab, "run", *RUN)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     for output in (plan.stdout, run.stdout, plan.stderr, run.stderr):

@@ -381,9 +381,21 @@ def run_refill(options: RunOptions) -> int:
     say(describe_plan(plan, steps, render.model_info(graph), verbose=options.verbose))
     report = RunReport(plan=plan.as_dict() | {"run_id": plan.run_id,
                                               "statements": {step.key: list(step.statements) for step in steps}})
-    if plan.refused:
-        raise PreflightRefused(list(plan.refused))
-    if options.dry_run:
+
+    def write_report() -> None:
+        report.seconds = time.monotonic() - started
+        report.parses, report.compiles = list(session.stats.parses), list(session.stats.compiles)
+        report.dbt_invocations = session.stats.invocations
+        if options.report_path:
+            Path(options.report_path).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
+
+    if plan.refused or options.dry_run:  # `plan --report` and a refused plan leave the plan as data too
+        refused = PreflightRefused(list(plan.refused)) if plan.refused else None
+        if refused is not None:
+            report.exit_code, report.error = int(refused.exit_code), refused.message
+        write_report()
+        if refused is not None:
+            raise refused
         say("\n--dry-run: nothing was run and nothing was written.")
         return 0
     store = JournalStore(state_dir(options.state_dir, session))
@@ -410,10 +422,6 @@ def run_refill(options: RunOptions) -> int:
     finally:
         progress.close()
         ctx.close()
-        report.seconds = time.monotonic() - started
-        report.parses, report.compiles = list(session.stats.parses), list(session.stats.compiles)
-        report.dbt_invocations = session.stats.invocations
+        write_report()
         say("\n" + summary_table(report))
-        if options.report_path:
-            Path(options.report_path).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
     return 0
