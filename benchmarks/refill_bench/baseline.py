@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from typing import Sequence
 
 import yaml
 
-from refill_bench.flows import QUERY_LOG_FILE, RESULT_FILE, TRANSCRIPT_FILE, FlowOutcome, FlowSpec, PhaseClock
+from refill_bench.flows import QUERY_LOG_FILE, TRANSCRIPT_FILE, FlowOutcome, FlowSpec, PhaseClock, close_dbt_flow, flow_main
 from refill_bench.measure import DBT_ENV
 
 
@@ -114,13 +113,7 @@ def run(spec: FlowSpec) -> FlowOutcome:
         outcome.exit_code = 1
         outcome.notes.append(str(exc))
     finally:
-        clock.stop()
-        outcome.ended = time.time()
-        outcome.phases = clock.spans
-        outcome.dbt_invocations = len(op.calls)
-        outcome.details["calls"] = op.calls
-        # Every dbt process of the flow is a child of this one: the largest is the peak.
-        outcome.peak_rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        close_dbt_flow(outcome, clock, op.calls)
     return outcome
 
 
@@ -140,7 +133,4 @@ def _shown_rows(stdout: str) -> list[dict]:
 
 
 def main(argv: Sequence[str]) -> int:
-    spec = FlowSpec.load(Path(argv[0]))
-    outcome = run(spec)
-    outcome.save(spec.run_path / RESULT_FILE)
-    return outcome.exit_code
+    return flow_main(run, argv)

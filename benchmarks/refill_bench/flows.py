@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import resource
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 from refill.plan import Window, make_window
 
@@ -101,3 +103,22 @@ class PhaseClock:
     def stop(self) -> None:
         if self.spans and self.spans[-1].end == 0:
             self.spans[-1].end = time.time()
+
+
+def close_dbt_flow(outcome: FlowOutcome, clock: PhaseClock, calls: list) -> None:
+    """End a flow made of dbt CLI processes: its phases, its dbt calls and its peak memory
+    (every dbt process of the flow is a child of this one: the largest is the peak)."""
+    clock.stop()
+    outcome.ended = time.time()
+    outcome.phases = clock.spans
+    outcome.dbt_invocations = len(calls)
+    outcome.details["calls"] = calls
+    outcome.peak_rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+def flow_main(run: Callable[[FlowSpec], FlowOutcome], argv: Sequence[str]) -> int:
+    """A flow's process: run the spec named by ``argv[0]``, save the outcome beside it."""
+    spec = FlowSpec.load(Path(argv[0]))
+    outcome = run(spec)
+    outcome.save(spec.run_path / RESULT_FILE)
+    return outcome.exit_code

@@ -10,13 +10,11 @@ It exists only to be measured against; nothing else should run it.
 
 from __future__ import annotations
 
-import resource
 import time
-from pathlib import Path
 from typing import Sequence
 
 from refill_bench.baseline import Operator
-from refill_bench.flows import RESULT_FILE, FlowOutcome, FlowSpec, PhaseClock
+from refill_bench.flows import FlowOutcome, FlowSpec, PhaseClock, close_dbt_flow, flow_main
 
 
 def run(spec: FlowSpec) -> FlowOutcome:
@@ -29,17 +27,9 @@ def run(spec: FlowSpec) -> FlowOutcome:
         outcome.exit_code = 1
         outcome.notes.append(str(exc))
     finally:
-        clock.stop()
-        outcome.ended = time.time()
-        outcome.phases = clock.spans
-        outcome.dbt_invocations = len(op.calls)
-        outcome.details["calls"] = op.calls
-        outcome.peak_rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        close_dbt_flow(outcome, clock, op.calls)
     return outcome
 
 
 def main(argv: Sequence[str]) -> int:
-    spec = FlowSpec.load(Path(argv[0]))
-    outcome = run(spec)
-    outcome.save(spec.run_path / RESULT_FILE)
-    return outcome.exit_code
+    return flow_main(run, argv)

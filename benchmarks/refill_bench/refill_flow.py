@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from refill_bench.flows import QUERY_LOG_FILE, RESULT_FILE, FlowOutcome, FlowSpec, PhaseClock
+from refill_bench.flows import QUERY_LOG_FILE, FlowOutcome, FlowSpec, PhaseClock, flow_main
 from refill_bench.measure import DBT_ENV
 
 REPORT_FILE = "refill-report.json"
@@ -103,7 +103,4 @@ def run(spec: FlowSpec) -> FlowOutcome:
 
 
 def main(argv: Sequence[str]) -> int:
-    spec = FlowSpec.load(Path(argv[0]))
-    outcome = run(spec)
-    outcome.save(spec.run_path / RESULT_FILE)
-    return outcome.exit_code
+    return flow_main(run, argv)
