@@ -69,10 +69,12 @@ def _lint_each(models: list[ModelSource], tag: str | None, allow_insert_overwrit
     result = LintResult()
     evaluators = {} if evaluators is None else evaluators
     for model in models:
-        result.models_seen += 1
         evaluator = evaluator_for(evaluators, model.project)
         allowed = model.project.allows_insert_overwrite if allow_insert_overwrite is None else allow_insert_overwrite
         facts = _facts_if_in_cohort(evaluator, model, tag or model.project.tag, allowed)
+        if facts is DISABLED:
+            continue
+        result.models_seen += 1
         if facts is None:
             continue
         result.models_checked += 1
@@ -118,12 +120,25 @@ def _lint_share(worker: int) -> LintResult:
     return _lint_each(models[worker::jobs], *options, evaluators)  # interleaved: cohort models spread evenly
 
 
-def _facts_if_in_cohort(evaluator: Evaluator, model: ModelSource, tag: str, allowed: bool) -> ModelFacts | None:
-    """The model's facts if it carries the tag; a model whose tags cannot be known is
-    reported (RF000) rather than silently skipped, unless dbt already said it is not tagged."""
+class _Disabled:
+    """A model its own config (or dbt_project.yml) switches off."""
+
+
+# dbt builds no disabled model and leaves it out of the manifest's nodes: files mode must
+# not count it among the project's models either, or the two modes' summaries disagree.
+DISABLED = _Disabled()
+
+
+def _facts_if_in_cohort(evaluator: Evaluator, model: ModelSource, tag: str,
+                        allowed: bool) -> ModelFacts | _Disabled | None:
+    """The model's facts if it carries the tag, DISABLED if it is switched off, else None;
+    a model whose tags cannot be known is reported (RF000) rather than silently skipped,
+    unless dbt already said it is not tagged."""
     try:
         scanner = evaluator.scan(model)
-        if not evaluator.enabled(model, scanner) or tag not in evaluator.tags(model, scanner):
+        if not evaluator.enabled(model, scanner):
+            return DISABLED
+        if tag not in evaluator.tags(model, scanner):
             return None
     except EvaluationFailure as failed:
         if model.tags is not None and tag not in model.tags:
@@ -141,7 +156,7 @@ def cohort_facts(models: Iterable[ModelSource], tag: str | None = None) -> Itera
     for model in models:
         evaluator = evaluator_for(evaluators, model.project)
         facts = _facts_if_in_cohort(evaluator, model, tag or model.project.tag, model.project.allows_insert_overwrite)
-        if facts is not None:
+        if isinstance(facts, ModelFacts):
             yield facts
 
 
