@@ -143,7 +143,17 @@ def test_project_owned_contract_macros_count_in_manifest_mode_as_in_files_mode(r
         ("bad_daily_append_lookback.sql", "RF007"),
         ("bad_overwrite_day_window.sql", "RF006"),
         ("int_holder_balances_daily.sql", "RF011"),
+        ("bad_inline_memory_hooks.sql", "RF003"),
     }
+
+
+def test_both_modes_count_the_same_models(realistic_parse):
+    # The fixture holds a tagged model with enabled=false: dbt leaves it out of the
+    # manifest's nodes, so files mode must not count it either.
+    project, manifest = realistic_parse
+    in_files = lint_project(project)
+    in_manifest = lint_models(manifest_models(manifest, project))
+    assert (in_manifest.models_seen, in_manifest.models_checked) == (in_files.models_seen, in_files.models_checked)
 
 
 # -- one preflight pass, every problem at once ------------------------------------------

@@ -32,7 +32,8 @@ def test_the_projects_good_models_pass(result, model):
 
 
 def test_project_owned_hooks_called_by_name_satisfy_rf003_in_the_model_and_in_dbt_project_yml(result):
-    assert not [f for f in result.findings if f.code == "RF003"]
+    # (only the model that writes the settings out by hand is reported)
+    assert {f.model for f in result.findings if f.code == "RF003"} == {"bad_inline_memory_hooks"}
 
 
 def test_project_owned_filter_with_extra_arguments_satisfies_the_daily_clause(result):
@@ -124,3 +125,19 @@ def test_project_contract_macros_dispatched_to_their_implementation_count(tmp_pa
         "{% else %} {{ apply_monthly_incremental_filter('date', 'date', true) }} {% endif %}\n")
     result = lint_project(tmp_path)
     assert (result.models_checked, result.findings) == (1, [])
+
+
+def test_memory_settings_written_out_by_hand_are_a_warning_on_each_hook(result):
+    findings = [f for f in result.findings if f.model == "bad_inline_memory_hooks"]
+    assert [(f.code, f.line, f.is_error) for f in findings] == [("RF003", 10, False), ("RF003", 15, False)]
+    assert [f.message for f in findings] == [
+        "pre_hook inlines `SET max_memory_usage = 9000000000` instead of calling refill_safe_pre_hook()",
+        "post_hook inlines `SET max_memory_usage = 0` instead of calling refill_safe_post_hook()",
+    ]
+
+
+def test_a_disabled_tagged_model_is_neither_linted_nor_counted(result):
+    # dbt does not build it (nor list it among the project's nodes): manifest mode never sees it.
+    assert not [f for f in result.findings if f.model == "disabled_cohort_draft"]
+    on_disk = len(list(REALISTIC.glob("models/**/*.sql")))
+    assert result.models_seen == on_disk - 1

@@ -9,6 +9,7 @@ conditional, a variable) yields the same value, and a wrong branch yields the wr
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, Template, TemplateSyntaxError, nodes
@@ -30,6 +31,17 @@ class EvaluationFailure(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.message)
         self.failure = failure
+
+
+def evaluator_for(evaluators: dict[Path, Evaluator], project: Project) -> Evaluator:
+    """The one Evaluator of `project` in `evaluators` (keyed by project root), made on first use.
+
+    Not ``dict.setdefault(root, Evaluator(project))``: that builds an Evaluator, and its Jinja
+    environment, for every model only to throw it away."""
+    evaluator = evaluators.get(project.root)
+    if evaluator is None:
+        evaluator = evaluators[project.root] = Evaluator(project)
+    return evaluator
 
 
 class Evaluator:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from refill.lint.evaluate import EvaluationFailure, Evaluator
+from refill.lint.evaluate import EvaluationFailure, Evaluator, evaluator_for
 from refill.lint.model import CONTRACT_KEYS, ModelSource
 from refill.lint.scenario import DAILY, MONTH_REFILL
 
@@ -46,7 +46,7 @@ def month_dependent_models(models: Iterable[ModelSource], *, tag: str) -> list[M
     found: list[MonthDependence] = []
     evaluators: dict[Path, Evaluator] = {}
     for model in models:
-        evaluator = evaluators.setdefault(model.project.root, Evaluator(model.project))
+        evaluator = evaluator_for(evaluators, model.project)
         try:
             scanner = evaluator.scan(model)
             tagged = tag in (model.tags if model.tags is not None else evaluator.tags(model, scanner))

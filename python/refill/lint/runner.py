@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from refill.lint.evaluate import EvaluationFailure, Evaluator
+from refill.lint.evaluate import EvaluationFailure, Evaluator, evaluator_for
 from refill.lint.finding import Finding
 from refill.lint.model import Failure, ModelFacts, ModelSource
 from refill.lint.noqa import Suppressions
@@ -65,14 +65,16 @@ def default_jobs() -> int:
 
 
 def _lint_each(models: list[ModelSource], tag: str | None, allow_insert_overwrite: bool | None,
-               rules: list[Rule]) -> LintResult:
+               rules: list[Rule], evaluators: dict[Path, Evaluator] | None = None) -> LintResult:
     result = LintResult()
-    evaluators: dict[Path, Evaluator] = {}
+    evaluators = {} if evaluators is None else evaluators
     for model in models:
-        result.models_seen += 1
-        evaluator = evaluators.setdefault(model.project.root, Evaluator(model.project))
+        evaluator = evaluator_for(evaluators, model.project)
         allowed = model.project.allows_insert_overwrite if allow_insert_overwrite is None else allow_insert_overwrite
         facts = _facts_if_in_cohort(evaluator, model, tag or model.project.tag, allowed)
+        if facts is DISABLED:
+            continue
+        result.models_seen += 1
         if facts is None:
             continue
         result.models_checked += 1
@@ -91,7 +93,14 @@ _SHARED: tuple | None = None  # what forked workers read (inherited, never pickl
 
 def _in_workers(models: list[ModelSource], options: tuple, jobs: int) -> LintResult:
     global _SHARED
-    _SHARED = (models, options, jobs)
+    # Each project's macros are loaded and its Jinja namespace built here, before the fork:
+    # built lazily, every worker would load the same macros again (CPU the machine pays
+    # once per worker for nothing).
+    evaluators: dict[Path, Evaluator] = {}
+    for model in models:
+        if model.project.root not in evaluators:
+            evaluator_for(evaluators, model.project).namespace
+    _SHARED = (models, options, jobs, evaluators)
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             parts = pool.map(_lint_share, range(jobs))
@@ -107,16 +116,29 @@ def _in_workers(models: list[ModelSource], options: tuple, jobs: int) -> LintRes
 
 
 def _lint_share(worker: int) -> LintResult:
-    models, options, jobs = _SHARED
-    return _lint_each(models[worker::jobs], *options)  # interleaved: cohort models spread evenly
+    models, options, jobs, evaluators = _SHARED
+    return _lint_each(models[worker::jobs], *options, evaluators)  # interleaved: cohort models spread evenly
 
 
-def _facts_if_in_cohort(evaluator: Evaluator, model: ModelSource, tag: str, allowed: bool) -> ModelFacts | None:
-    """The model's facts if it carries the tag; a model whose tags cannot be known is
-    reported (RF000) rather than silently skipped, unless dbt already said it is not tagged."""
+class _Disabled:
+    """A model its own config (or dbt_project.yml) switches off."""
+
+
+# dbt builds no disabled model and leaves it out of the manifest's nodes: files mode must
+# not count it among the project's models either, or the two modes' summaries disagree.
+DISABLED = _Disabled()
+
+
+def _facts_if_in_cohort(evaluator: Evaluator, model: ModelSource, tag: str,
+                        allowed: bool) -> ModelFacts | _Disabled | None:
+    """The model's facts if it carries the tag, DISABLED if it is switched off, else None;
+    a model whose tags cannot be known is reported (RF000) rather than silently skipped,
+    unless dbt already said it is not tagged."""
     try:
         scanner = evaluator.scan(model)
-        if not evaluator.enabled(model, scanner) or tag not in evaluator.tags(model, scanner):
+        if not evaluator.enabled(model, scanner):
+            return DISABLED
+        if tag not in evaluator.tags(model, scanner):
             return None
     except EvaluationFailure as failed:
         if model.tags is not None and tag not in model.tags:
@@ -132,9 +154,9 @@ def cohort_facts(models: Iterable[ModelSource], tag: str | None = None) -> Itera
     """The evaluated facts of every model carrying the refill tag, in order."""
     evaluators: dict[Path, Evaluator] = {}
     for model in models:
-        evaluator = evaluators.setdefault(model.project.root, Evaluator(model.project))
+        evaluator = evaluator_for(evaluators, model.project)
         facts = _facts_if_in_cohort(evaluator, model, tag or model.project.tag, model.project.allows_insert_overwrite)
-        if facts is not None:
+        if isinstance(facts, ModelFacts):
             yield facts
 
 
