@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from refill import faults, render
-from refill.errors import BadInput, LockHeld, PreflightProblem, PreflightRefused, RefillError, StepFailed
+from refill.errors import BadInput, CheckFailed, LockHeld, PreflightProblem, PreflightRefused, RefillError, StepFailed
 from refill.graph import UNMATERIALIZED, ProjectGraph, by_database
 from refill.journal import DONE, FAILED, REFUSED, Journal, JournalStore, target_state_dir
 from refill.lineage_scan import key_columns
@@ -155,6 +155,8 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
                                   warehouse=warehouse, session=session, manifest=manifest,
                                   full_refresh=settings.full_refresh, cohort=set() if options.skip_cohort else cohort)
     unique_key = manifest.nodes[prices.unique_id].config.get("unique_key") or ()
+    mv_ids = [uid for uid in graph.topological(input_ids | lineage_ids | downstream_ids)
+              if any(spec.mv_rewrite for spec in how.specs.get(graph.nodes[uid].name, ()))]
     plan = RefillPlan(
         window=options.window,
         settings=settings,
@@ -173,12 +175,10 @@ def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[Refi
         downstream_runs=lineage.phase_runs(graph, downstream_ids, how.specs),
         partition_budget=budget,
         mechanisms=tuple(sorted(how.mechanisms.items())),
-        mv_targets=tuple(graph.names(uid for uid in graph.topological(input_ids | lineage_ids | downstream_ids)
-                                     if any(spec.mv_rewrite for spec in how.specs.get(graph.nodes[uid].name, ())))),
+        mv_targets=tuple(graph.names(mv_ids)),
         mv_months=lineage.mv_months(options.window),
-        mv_backups=tuple(graph.names(uid for uid in graph.topological(input_ids | lineage_ids | downstream_ids)
-                                     if any(spec.mv_rewrite for spec in how.specs.get(graph.nodes[uid].name, ()))
-                                     and not options.skip_cohort and graph.ancestors(uid) & cohort)),
+        # a target fed only by re-pulled models is not backed up: rollback leaves those repaired
+        mv_backups=tuple(graph.names(uid for uid in mv_ids if not options.skip_cohort and graph.ancestors(uid) & cohort)),
         refused=tuple(how.refused),
         prices_relation=None if prices.materialized == "ephemeral" else (prices.relation.database, prices.relation.identifier),
         prices_upstream=tuple(sorted(graph.nodes[uid].name for uid in graph.ancestors(prices.unique_id)
@@ -217,9 +217,9 @@ def describe_plan(plan: RefillPlan, steps: list[Step], info: dict | None = None,
         render.abbreviate_statement(f"  phase 2 selector    : {' '.join(plan.lineage_selector)}"
                                     + ("  (skipped)" if plan.skip_lineage else "")),
         f"  partitions per run  : {plan.partition_budget or 'no limit'}  (max_partitions_per_insert_block, with a margin)",
-        f"  dbt parses          : "
+        "  dbt parses          : "
         + (f"2 (Phase 1 parses again with the month vars: {len(plan.month_dependent)} cohort model(s)' config "
-           f"depends on them, see --report)" if plan.month_dependent else
+           "depends on them, see --report)" if plan.month_dependent else
            "1 (no cohort model's parse-time config depends on the month vars: the plan's manifest serves Phase 1)"),
     ]
     if plan.input_models:
@@ -348,7 +348,6 @@ def open_progress(options: RunOptions, session: DbtSession, log_path: Path) -> P
 def next_steps(ctx: RunContext, options: RunOptions, exc: RefillError) -> tuple[str, ...]:
     """What to type after a run stopped with ``exc``: resume once the cause is fixed, or
     restore the backups of the months Phase 1 replaced."""
-    from refill.errors import CheckFailed
     from refill.phases.check_failure import rollback_command
 
     rollback = () if ctx.plan.skip_cohort else (f"restore the backups: {rollback_command(ctx)}",)

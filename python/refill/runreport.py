@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 from refill.audit import MonthAudit
-from refill.errors import BadInput
 from refill.journal import Journal, JournalStore, find_run
 from refill.orchestrator import state_dir
 from refill.session import DbtSession

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from refill.lint.context import FILTER_MACRO, LINT_SCHEMA, POST_HOOK_MARK, PRE_HOOK_MARK
 from refill.lint.finding import ERROR, INFO, WARNING, Finding, Severity
 from refill.lint.model import ModelFacts
-from refill.lint.project import OPT_IN_VAR, as_list
+from refill.lint.project import as_list
 from refill.lint.scenario import (
     COMBINATIONS, DAILY, DAILY_COMBINATIONS, DAILY_SCENARIO, END_MONTH, MONTH_REFILL, MONTH_SCENARIOS,
     MONTH_WINDOW, START_MONTH, Combination, Scenario,

@@ -151,7 +151,6 @@ def audit_var(ctx: RunContext) -> dict:
         graph = ProjectGraph.from_manifest(manifest)
         cohort_ids = graph.tagged(plan.settings.tag)
         prices = graph.by_name(plan.settings.prices_model)
-        scope = audit.price_scope(graph, cohort_ids, prices.unique_id)
         names = audit_models(graph, cohort_ids, prices.unique_id)
         # one parse: the preflight compiled these already (DbtSession.compile keeps it)
         compiled = {name: node.compiled_code for name, node in ctx.session.compile(

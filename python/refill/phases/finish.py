@@ -19,7 +19,6 @@ from refill.phases.invocation import per_database, run_operation_each, run_opera
 from refill.phases.preflight import backup_table_suffix
 from refill.session import records
 from refill.progress import say
-from refill.sql import literal
 
 PHASE = "finish"
 # what list_leftovers reads of orphan_tables_query
