@@ -124,8 +124,11 @@ def test_a_different_plan_is_refused_while_a_run_is_pending(seed_lab):
     killed(seed_lab, {"step": "phase1:2026-04-01", "when": "after"})
     other = refill_cli(seed_lab, "run", "--from-date", "2026-04-20", "--today", str(SEED_TODAY))
     assert other.returncode == 4
-    assert "has not finished on this target; resume it with" in other.stderr
-    assert "python -m refill rollback --run" in other.stderr
+    error, resume, rollback = other.stderr.strip().splitlines()[-3:]  # after a stale-lock warning, if any
+    assert error.startswith("refill: error: run ") and "has not finished on this target" in error
+    # each command whole on a line of its own, however long the paths in it
+    assert resume.startswith("refill: next: resume it: python -m refill run --from-date ") and resume.endswith(" --resume")
+    assert re.fullmatch(r"refill: next: or restore its backups: python -m refill rollback --run [0-9a-f]{12}", rollback)
 
 
 def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_incident_dir, lab_copy, tmp_path):
@@ -138,10 +141,13 @@ def test_canary_failure_keeps_backups_and_rollback_restores_byte_for_byte(seed_i
 
     failed = refill_cli(lab, *RUN)
     assert failed.returncode == 3
-    # one error line (at most 300 characters), the full log, and the rollback to type next
-    line, log, next_step = failed.stderr.strip().splitlines()
-    assert line.startswith("refill: error: canary failed:") and len(line) <= 300
-    assert "to restore them: python -m refill rollback" in Path(log.removeprefix("refill: full log: ")).read_text()
+    # one error line (at most 300 characters), each violation on its own line when that line
+    # cannot hold them all, the full log, and the rollback to type next
+    line, *violations, log, next_step = failed.stderr.strip().splitlines()
+    assert line.startswith("refill: error: canary failed:") and len(line) <= 300, failed.stderr
+    assert all(v.startswith(("refill:   - ", "refill:   … ")) for v in violations), failed.stderr
+    assert log.startswith("refill: full log: "), failed.stderr
+    assert "next: restore the backups: python -m refill rollback" in Path(log.removeprefix("refill: full log: ")).read_text()
     rollback = re.search(r"^refill: next: restore the backups: (python -m refill rollback .*)$", next_step).group(1)
     backups = [n for n in leftovers(lab) if "__refill_backup_" in n]
     assert len(backups) == 6  # one per cohort model, kept for the rollback

@@ -33,7 +33,7 @@ from sqlglot.errors import SqlglotError
 
 from refill.errors import BadInput, CheckFailed
 from refill.graph import ProjectGraph
-from refill.price_lineage import ALL, DIALECT, PriceDependence, tables_of, trace_models
+from refill.price_lineage import ALL, DIALECT, PriceDependence, trace_models
 from refill.sql import literal, table
 
 AUDIT_TABLE = "refill_audit"
@@ -159,8 +159,8 @@ class MonthAudit:
 class AuditRefused(CheckFailed):
     """A cohort month whose diff a prices gap does not explain; it was not published (exit 3)."""
 
-    def __init__(self, message: str, audits: list[MonthAudit]) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, audits: list[MonthAudit], **kwargs) -> None:
+        super().__init__(message, **kwargs)
         self.details = {"audit": [a.as_dict() for a in audits]}
 
 

@@ -14,6 +14,8 @@ from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused
 from refill.render import ERROR_LIMIT, LINE_LIMIT, one_line_error
 from refill.settings import RUN_VARS, parse_vars
 
+PROBLEMS_SHOWN = 20  # findings listed on stderr under a clipped error; the log has them all
+
 ERROR_PREFIX = "refill: error: "
 
 
@@ -372,7 +374,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"listed on stdout; nothing was written", file=sys.stderr)
         return int(refused.exit_code)
     except RefillError as exc:
-        print(f"{ERROR_PREFIX}{one_line_error(exc.message, ERROR_LIMIT - len(ERROR_PREFIX))}", file=sys.stderr)
+        line = one_line_error(exc.message, ERROR_LIMIT - len(ERROR_PREFIX))
+        print(f"{ERROR_PREFIX}{line}", file=sys.stderr)
+        if line != " ".join(exc.message.split()):  # clipped: each finding on a line of its own
+            for problem in exc.findings[:PROBLEMS_SHOWN]:
+                print(f"refill:   - {one_line_error(problem, ERROR_LIMIT - 13)}", file=sys.stderr)
+            if len(exc.findings) > PROBLEMS_SHOWN:
+                print(f"refill:   … {len(exc.findings) - PROBLEMS_SHOWN} more: in the full log and --report",
+                      file=sys.stderr)
         if exc.log_path is not None:
             print(f"refill: full log: {exc.log_path}", file=sys.stderr)
         for step in exc.next_steps:

@@ -16,15 +16,18 @@ class ExitCode(IntEnum):
 
 
 class RefillError(Exception):
-    """An error the CLI reports as one line on stderr, with ``exit_code``."""
+    """An error the CLI reports on stderr with ``exit_code``: one line (``message``, clipped),
+    then ``findings`` one per line when that line could not hold them all, the full log, and
+    ``next_steps``, each a whole command (a clipped command cannot be pasted)."""
 
     exit_code: ExitCode = ExitCode.STEP_FAILED
     log_path = None  # set by a run that stopped on it: where the full message and dbt's lines are
-    next_steps: tuple[str, ...] = ()  # set by a run that stopped on it: the commands to type next
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, findings: tuple[str, ...] = (), next_steps: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.findings = tuple(findings)  # what the message names, one each
+        self.next_steps = tuple(next_steps)  # the commands to type next
 
 
 class BadInput(RefillError):

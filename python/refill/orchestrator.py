@@ -321,11 +321,12 @@ def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool)
     others = [j for j in store.pending() if j.run_id != run_id]
     if others:
         other = others[0]
+        command = other.data.get("command") or "the same command"
         raise LockHeld(
             f"run {other.run_id} ({other.data.get('error') or other.status}) has not finished on this target; "
-            f"resume it with `{other.data.get('command') or 'the same command'}` "
-            f"or restore its backups with `python -m refill rollback --run {other.run_id}`"
-        )
+            "finish it or roll it back first (the commands below)",
+            next_steps=(f"resume it: {command if '--resume' in command.split() else command + ' --resume'}",
+                        f"or restore its backups: python -m refill rollback --run {other.run_id}"))
     if resume and store.load(run_id) is None:
         raise BadInput(f"--resume: no interrupted run of this plan ({run_id}) to resume")
 
@@ -415,8 +416,9 @@ def run_refill(options: RunOptions) -> int:
             # a refusal comes before the backup and Phase 1: the next attempt starts afresh
             # (Phase 0.5's re-pulls are redone, e.g. after the feed is backfilled)
             journal.finish(REFUSED if isinstance(exc, PreflightRefused) else FAILED, exc.message)
-            progress.write_log(f"error: {exc.message}")
-            exc.log_path, exc.next_steps = progress.log_path, next_steps(ctx, options, exc)
+            exc.log_path = progress.log_path
+            exc.next_steps = (*exc.next_steps, *next_steps(ctx, options, exc))
+            progress.write_log("\n".join([f"error: {exc.message}", *(f"next: {s}" for s in exc.next_steps)]))
         raise
     finally:
         progress.close()

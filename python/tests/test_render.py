@@ -175,3 +175,46 @@ def test_progress_redraws_one_line_and_sends_dbts_lines_to_the_log(tmp_path):
     assert "1 of 3 OK created sql table model dbt.a" in log and "refill: error: the whole message" in log
     assert "debug noise" not in log
     assert "1 of 3 OK" not in terminal.getvalue()
+
+
+def _stderr_of(monkeypatch, capsys, error):
+    from refill import cli
+
+    def fail(_args):
+        raise error
+    monkeypatch.setitem(cli.HANDLERS, "cleanup", fail)
+    code = cli.main(["cleanup"])
+    return code, capsys.readouterr().err.splitlines()
+
+
+def test_an_error_too_long_for_its_line_lists_each_finding_and_every_next_command_whole(monkeypatch, capsys):
+    """CI found the last of three findings, and a rollback command, cut off by the 300-character line."""
+    from refill.errors import CheckFailed
+
+    problems = tuple(f"db.model_{i}.value_usd is 0/NULL on 2026-04-1{i} in {i + 1} row(s) where a price exists"
+                     for i in range(3)) + ("db.weekly period 2026-04-12 differs from a recompute of its SQL in 3 key(s)",)
+    command = "python -m refill rollback --run 0123456789ab --project-dir " + "/very/long/path" * 30
+    error = CheckFailed("verification failed: " + "; ".join(problems), findings=problems,
+                        next_steps=(f"restore the backups: {command}",))
+    code, lines = _stderr_of(monkeypatch, capsys, error)
+    assert code == 3
+    assert lines[0].startswith("refill: error: verification failed: db.model_0") and len(lines[0]) <= 300
+    assert lines[1:5] == [f"refill:   - {p}" for p in problems]
+    assert lines[5] == f"refill: next: restore the backups: {command}"
+    assert len(lines) == 6
+
+
+def test_an_error_that_fits_its_line_is_that_line_alone(monkeypatch, capsys):
+    from refill.errors import CheckFailed
+
+    error = CheckFailed("canary failed: lab.balances_usd (1 day(s))", findings=("lab.balances_usd (1 day(s))",))
+    assert _stderr_of(monkeypatch, capsys, error) == (3, ["refill: error: canary failed: lab.balances_usd (1 day(s))"])
+
+
+def test_findings_past_twenty_are_counted_not_printed(monkeypatch, capsys):
+    from refill.errors import CheckFailed
+
+    problems = tuple(f"finding number {i} " + "x" * 40 for i in range(25))
+    code, lines = _stderr_of(monkeypatch, capsys, CheckFailed("; ".join(problems), findings=problems))
+    assert lines[1:21] == [f"refill:   - {p}" for p in problems[:20]]
+    assert lines[21] == "refill:   … 5 more: in the full log and --report"

@@ -25,12 +25,11 @@ def rollback_command(ctx: RunContext) -> str:
 
 
 def fail_with_rollback(ctx: RunContext, what: str, problems: list[str], details: dict | None = None) -> None:
-    """Raise CheckFailed (exit 3) naming the first problems and the rollback; ``details`` go to the
-    step's journal entry and ``--report``."""
-    shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
-    hint = (f" Backups of the rewritten months are kept; to restore them: {rollback_command(ctx)}"
-            if not ctx.plan.skip_cohort else "")
-    failure = CheckFailed(f"{what} failed: {shown}.{hint}")
+    """Raise CheckFailed (exit 3) naming every problem; the backups of the rewritten months are
+    kept, and the run's next steps (``orchestrator.next_steps``) give the rollback command.
+    ``details`` go to the step's journal entry and ``--report``."""
+    kept = " Backups of the rewritten months are kept." if not ctx.plan.skip_cohort else ""
+    failure = CheckFailed(f"{what} failed: {'; '.join(problems)}.{kept}", findings=tuple(problems))
     if details is not None:
         failure.details = details
     raise failure

@@ -28,6 +28,7 @@ from refill.errors import BadInput, StepFailed
 from refill.graph import ProjectGraph
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.phases.invocation import run_statement
+from refill.price_lineage import tables_of
 from refill.progress import say
 from refill.settings import project_vars
 from refill.sql import literal
@@ -158,7 +159,7 @@ def audit_var(ctx: RunContext) -> dict:
             vars=month_vars(plan.window.first_month), reason="audit lineage: the cohort and its price inputs"
         ).items() if getattr(node, "compiled_code", None)}
         own = {(graph.nodes[uid].relation.database, graph.nodes[uid].relation.identifier) for uid in graph.nodes}
-        read = set().union(*(audit.tables_of(sql) for sql in compiled.values())) | own
+        read = set().union(*(tables_of(sql) for sql in compiled.values())) | own
         schema = _columns(ctx, read)
         specs = audit.build_specs(
             graph=graph, cohort_ids=cohort_ids, prices_id=prices.unique_id, compiled=compiled,
@@ -214,12 +215,13 @@ def rewrite_month(ctx: RunContext, month: dt.date) -> dict:
         if refused:
             for line in audit.render(audits):
                 say(f"[phase1] audit  {line}")
+            lines = tuple(a.refusal_line() for a in refused)
             raise audit.AuditRefused(
-                "audit before publish refused " + " | ".join(a.refusal_line() for a in refused)
-                + f". Nothing of that month of that model was swapped, and no cohort model started after it (dbt "
-                f"--fail-fast); later months did not run. "
-                f"Full diff: python -m refill report --run {plan.run_id} (or --report JSON, "
-                f"or SELECT detail FROM {plan.schema}.{audit.AUDIT_TABLE}).", audits) from None
+                "audit before publish refused " + " | ".join(lines)
+                + ". Nothing of that month of that model was swapped, and no cohort model started after it (dbt "
+                "--fail-fast); later months did not run.", audits, findings=lines,
+                next_steps=(f"read the full diff: python -m refill report --run {plan.run_id} (or SELECT detail "
+                            f"FROM {plan.schema}.{audit.AUDIT_TABLE})",)) from None
         raise
     audits = audit.read_month(ctx.warehouse, plan.schema, plan.run_id, month, since)
     for line in audit.render(audits):
