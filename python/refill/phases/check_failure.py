@@ -1,4 +1,5 @@
-"""How a failed check after Phase 1 ends a run: the one message that says how to roll back.
+"""How a failed check after Phase 1 ends a run: CheckFailed with each finding, and the
+rollback command that the run prints as its next step.
 
 Phase 1.5 (the canary) and Phase 4 (verify) both fail this way; it lives apart from both so
 neither phase imports the other.
