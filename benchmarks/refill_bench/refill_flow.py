@@ -94,7 +94,8 @@ def run(spec: FlowSpec) -> FlowOutcome:
     report_path = run_dir / REPORT_FILE
     if report_path.exists():
         report = json.loads(report_path.read_text())
-        outcome.parses, outcome.dbt_invocations = len(report["parses"]), report["dbt_invocations"]
+        # the list, not its length: the results name why each parse ran
+        outcome.parses, outcome.dbt_invocations = report["parses"], report["dbt_invocations"]
         outcome.details["report"] = {k: report[k] for k in ("steps", "seconds", "exit_code", "error")}
         canary = [step for step in report["steps"] if step["phase"] == "phase1.5"]
         if canary:  # the step fails closed, so a finished step found nothing
