@@ -295,10 +295,11 @@ def detect(options: DetectOptions) -> Detection:
                                              [n.name for n in materialized],
                                              audit.price_overrides(project_vars(session.project_dir, session.cli_vars)))
         holders = {(m.database.lower(), m.table.lower()): m.name for m in models.values()}
+        memo: dict = {}  # (model, column): Grain, shared by every model the scan asks about
         window = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
         scan = checks.price_damage_scan(
             warehouse, [models[n.name] for n in materialized if n.name in models], window,
-            grain_of=lambda model, column: model_lineage.grain(models, schema, holders, model, column),
+            grain_of=lambda model, column: model_lineage.grain(models, schema, holders, model, column, memo=memo),
             date_column=settings.date_column,
             priced_days_sql=f"SELECT DISTINCT toDate({ident(date_column)}) FROM {prices_sql}",
             entity_columns=entities,

@@ -94,17 +94,29 @@ def trace(session, manifest, graph: ProjectGraph, warehouse, prices_model: str, 
 
 
 def grain(models: Mapping[str, ModelLineage], schema: Mapping, relations: Mapping[tuple[str, str], str],
-          name: str, date_column: str, depth: int = 0) -> Grain:
+          name: str, date_column: str, depth: int = 0, memo: dict | None = None) -> Grain:
     """The grain of ``name``'s ``date_column``: decided by its own SQL (``toStartOfWeek(day)``), or
     inherited from the model it reads that column from unchanged (a weekly model over a weekly
-    one); ``relations`` maps (database, table) to the model it holds."""
+    one); ``relations`` maps (database, table) to the model it holds.
+
+    ``memo`` ({(model, column): Grain}) shares the answers between calls over the same models:
+    many models read the same upstream date column, and each answer is a sqlglot ``lineage``
+    over that model's SQL (most of Phase 4's time at 1,250 models before it was shared)."""
+    memo = {} if memo is None else memo
+    key = (name, date_column)
+    if key not in memo:
+        memo[key] = _grain(models, schema, relations, name, date_column, depth, memo)
+    return memo[key]
+
+
+def _grain(models, schema, relations, name: str, date_column: str, depth: int, memo: dict) -> Grain:
     model = models.get(name)
     if model is None or model.sql is None:
         return Grain()
     found = grain_of(model.sql, date_column, schema)
-    if found.period or found.upstream is None or depth > 8:
+    if found.period or found.upstream is None or depth > 8:  # the depth stops a cycle of models
         return found
     upstream = relations.get(found.upstream[:2])
     if upstream is None or upstream == name:
         return Grain()
-    return grain(models, schema, relations, upstream, found.upstream[2], depth + 1)
+    return grain(models, schema, relations, upstream, found.upstream[2], depth + 1, memo)

@@ -69,9 +69,10 @@ def traced_models(ctx: RunContext, names: list[str]):
         ctx.session, ctx.manifest, ctx.graph, ctx.warehouse, plan.settings.prices_model, names,
         audit.price_overrides(project_vars(ctx.session.project_dir, ctx.session.cli_vars)))
     holders = {(m.database.lower(), m.table.lower()): m.name for m in models.values()}
+    memo: dict = {}
 
     def grain_of(model: str, column: str):
-        return model_lineage.grain(models, schema, holders, model, column)
+        return model_lineage.grain(models, schema, holders, model, column, memo=memo)
 
     return models, grain_of
 
