@@ -137,7 +137,7 @@ def test_a_filter_downstream_of_the_union_covers_every_branch():
 
 
 def test_a_subquery_reading_the_date_column_needs_the_window():
-    sql = f"SELECT d, x FROM (SELECT d, x FROM raw) AS r JOIN (SELECT k FROM lookup) AS l ON r.x = l.k WHERE r.x > 0"
+    sql = "SELECT d, x FROM (SELECT d, x FROM raw) AS r JOIN (SELECT k FROM lookup) AS l ON r.x = l.k WHERE r.x > 0"
     assert flow(sql).state == UNBOUNDED
     assert flow(sql.replace("FROM raw", f"FROM raw WHERE {MONTH}")).state == FILTERED
 
