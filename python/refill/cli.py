@@ -14,7 +14,8 @@ from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused
 from refill.render import ERROR_LIMIT, LINE_LIMIT, one_line_error
 from refill.settings import RUN_VARS, parse_vars
 
-PROBLEMS_SHOWN = 20  # findings listed on stderr under a clipped error; the log has them all
+FINDINGS_SHOWN = 20  # findings listed on stderr under a clipped error; the log has them all
+FINDING_PREFIX = "refill:   - "
 
 ERROR_PREFIX = "refill: error: "
 
@@ -376,12 +377,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RefillError as exc:
         line = one_line_error(exc.message, ERROR_LIMIT - len(ERROR_PREFIX))
         print(f"{ERROR_PREFIX}{line}", file=sys.stderr)
-        if line != " ".join(exc.message.split()):  # clipped: each finding on a line of its own
-            for problem in exc.findings[:PROBLEMS_SHOWN]:
-                print(f"refill:   - {one_line_error(problem, ERROR_LIMIT - 13)}", file=sys.stderr)
-            if len(exc.findings) > PROBLEMS_SHOWN:
-                print(f"refill:   … {len(exc.findings) - PROBLEMS_SHOWN} more: in the full log and --report",
-                      file=sys.stderr)
+        if line != " ".join(exc.message.split()):  # clipped: one line per finding
+            for finding in exc.findings[:FINDINGS_SHOWN]:
+                print(f"{FINDING_PREFIX}{one_line_error(finding, ERROR_LIMIT - len(FINDING_PREFIX))}", file=sys.stderr)
+            if len(exc.findings) > FINDINGS_SHOWN:
+                where = " (the full log has them all)" if exc.log_path is not None else ""
+                print(f"refill:   … {len(exc.findings) - FINDINGS_SHOWN} more{where}", file=sys.stderr)
         if exc.log_path is not None:
             print(f"refill: full log: {exc.log_path}", file=sys.stderr)
         for step in exc.next_steps:

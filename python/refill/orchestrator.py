@@ -321,11 +321,10 @@ def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool)
     others = [j for j in store.pending() if j.run_id != run_id]
     if others:
         other = others[0]
-        command = other.data.get("command") or "the same command"
         raise LockHeld(
             f"run {other.run_id} ({other.data.get('error') or other.status}) has not finished on this target; "
             "finish it or roll it back first (the commands below)",
-            next_steps=(f"resume it: {command if '--resume' in command.split() else command + ' --resume'}",
+            next_steps=(f"resume it: {resume_command(other.data.get('command'))}",
                         f"or restore its backups: python -m refill rollback --run {other.run_id}"))
     if resume and store.load(run_id) is None:
         raise BadInput(f"--resume: no interrupted run of this plan ({run_id}) to resume")
@@ -356,9 +355,13 @@ def next_steps(ctx: RunContext, options: RunOptions, exc: RefillError) -> tuple[
         return ()
     if isinstance(exc, CheckFailed):
         return rollback
-    command = options.command or "the same command"
-    resume = command if "--resume" in command.split() else f"{command} --resume"
-    return (f"fix the cause, then resume: {resume}", *(f"or {r}" for r in rollback))
+    return (f"fix the cause, then resume: {resume_command(options.command)}", *(f"or {r}" for r in rollback))
+
+
+def resume_command(command: str | None) -> str:
+    """The command that resumes a run started with ``command`` (as its journal records it)."""
+    command = command or "the same command"
+    return command if "--resume" in command.split() else f"{command} --resume"
 
 
 def run_refill(options: RunOptions) -> int:

@@ -217,4 +217,26 @@ def test_findings_past_twenty_are_counted_not_printed(monkeypatch, capsys):
     problems = tuple(f"finding number {i} " + "x" * 40 for i in range(25))
     code, lines = _stderr_of(monkeypatch, capsys, CheckFailed("; ".join(problems), findings=problems))
     assert lines[1:21] == [f"refill:   - {p}" for p in problems[:20]]
-    assert lines[21] == "refill:   … 5 more: in the full log and --report"
+    assert lines[21] == "refill:   … 5 more"
+    assert len(lines) == 22
+
+
+def test_findings_past_twenty_point_to_the_log_of_a_run(monkeypatch, capsys, tmp_path):
+    from refill.errors import CheckFailed
+
+    problems = tuple(f"finding number {i} " + "x" * 40 for i in range(25))
+    error = CheckFailed("; ".join(problems), findings=problems)
+    error.log_path = tmp_path / "run.log"
+    _, lines = _stderr_of(monkeypatch, capsys, error)
+    assert lines[21] == "refill:   … 5 more (the full log has them all)"
+    assert lines[22] == f"refill: full log: {tmp_path / 'run.log'}"
+
+
+def test_the_resume_command_adds_resume_once():
+    from refill.orchestrator import resume_command
+
+    assert resume_command("python -m refill run --from-date 2026-04-17") == \
+        "python -m refill run --from-date 2026-04-17 --resume"
+    assert resume_command("python -m refill run --resume --from-date 2026-04-17") == \
+        "python -m refill run --resume --from-date 2026-04-17"
+    assert resume_command(None) == "the same command --resume"
