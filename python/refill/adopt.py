@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from refill import CHECKOUT_ROOT
 from refill.errors import BadInput
 from refill.settings import DEFAULT_PRICES_MODEL, DEFAULT_TAG, scoped_vars
 
@@ -45,7 +46,7 @@ SHIM_MACROS = {
         "{% endmacro %}\n"
     ),
 }
-REPO_ROOT = Path(__file__).resolve().parents[2]  # a source checkout holds the dbt package here
+REPO_ROOT = CHECKOUT_ROOT
 
 
 def shims_text(names: tuple[str, ...] = SHIMMED) -> str:

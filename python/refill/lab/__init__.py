@@ -1,5 +1,5 @@
 """The incident lab: the ``integration_tests`` dbt project, its data, and the incident replay."""
 
-from pathlib import Path
+from refill import CHECKOUT_ROOT
 
-LAB_PROJECT_DIR = Path(__file__).resolve().parents[3] / "integration_tests"
+LAB_PROJECT_DIR = CHECKOUT_ROOT / "integration_tests"
