@@ -8,8 +8,8 @@ history, and the recompute a weekly or monthly model is compared with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
 
 from refill import audit
 from refill.graph import ProjectGraph
@@ -29,6 +29,8 @@ class ModelLineage:
     sql: str | None
     keys: tuple[str, ...]
     is_prices: bool = False
+    # ``sql`` parsed and qualified (``price_lineage.qualified``), shared with the grain walk
+    tree: Any = field(default=None, compare=False, repr=False)
 
     @property
     def relation(self) -> str:
@@ -72,8 +74,9 @@ def trace(session, manifest, graph: ProjectGraph, warehouse, prices_model: str, 
     relations = {node.name: (node.relation.database.lower(), node.relation.identifier.lower())
                  for node in graph.nodes.values()}
     roots = {prices.name: ALL} if prices is not None else {}
+    trees: dict = {}
     dependence = trace_models([graph.nodes[uid].name for uid in order_ids], compiled, relations, schema, roots,
-                              overrides)
+                              overrides, trees=trees)
     sorting = dict(((db, name), key) for db, name, key in warehouse.rows(
         f"SELECT database, name, any(sorting_key) FROM {warehouse.system_table('tables')}"
         f" WHERE (database, name) IN ({', '.join(f'({literal(d)}, {literal(t)})' for d, t in sorted(own))})"
@@ -88,7 +91,7 @@ def trace(session, manifest, graph: ProjectGraph, warehouse, prices_model: str, 
             name=node.name, database=where[0], table=where[1],
             dependence=dependence.get(node.name, PriceDependence(error="not traced")),
             sql=compiled.get(node.name), keys=tuple(audit.key_expressions(unique_key, sorting.get(where))),
-            is_prices=node.name == prices_model,
+            is_prices=node.name == prices_model, tree=trees.get(node.name),
         )
     return found, schema
 
@@ -113,7 +116,7 @@ def _grain(models, schema, relations, name: str, date_column: str, depth: int, m
     model = models.get(name)
     if model is None or model.sql is None:
         return Grain()
-    found = grain_of(model.sql, date_column, schema)
+    found = grain_of(model.sql, date_column, schema, tree=model.tree)
     if found.period or found.upstream is None or depth > 8:  # the depth stops a cycle of models
         return found
     upstream = relations.get(found.upstream[:2])

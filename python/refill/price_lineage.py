@@ -82,15 +82,35 @@ def tables_of(sql: str) -> set[Relation]:
             if t.name and not (not t.db and t.name.lower() in ctes)}
 
 
-def analyse(sql: str, schema: Mapping, sources: Mapping[Relation, PriceDependence]) -> PriceDependence:
-    """Trace one compiled SELECT. ``schema`` is ``{db: {table: {column: type}}}`` (stars are
-    expanded from it); ``sources`` gives the dependence of each relation it may read."""
+def qualified(sql: str, schema: Mapping) -> exp.Expression:
+    """The compiled SELECT parsed and qualified against ``schema`` (``{db: {table: {column: type}}}``,
+    stars expanded from it): the tree both the price trace and the grain walk read. Raises
+    sqlglot's errors, RecursionError or ValueError when it cannot be qualified.
+
+    Why one home: qualifying is most of a trace's cost (about 25 ms for a small model, seconds
+    for a large one); a model is qualified once per run and its tree shared, never re-parsed
+    per column or per fixpoint round."""
+    return qualify(sqlglot.parse_one(sql, dialect=DIALECT), dialect=DIALECT, schema=dict(schema),
+                   validate_qualify_columns=False, identify=False)
+
+
+_TRACE_ERRORS = (SqlglotError, RecursionError, ValueError)
+
+
+def _trace_error(exc: BaseException) -> PriceDependence:
+    return PriceDependence(error=f"sqlglot could not trace the compiled SQL: {' '.join(str(exc).split())[:200]}")
+
+
+def analyse(sql: str | exp.Expression, schema: Mapping,
+            sources: Mapping[Relation, PriceDependence]) -> PriceDependence:
+    """Trace one compiled SELECT (text, or a tree from ``qualified``). ``schema`` is
+    ``{db: {table: {column: type}}}`` (stars are expanded from it); ``sources`` gives the
+    dependence of each relation it may read."""
     try:
-        tree = qualify(sqlglot.parse_one(sql, dialect=DIALECT), dialect=DIALECT, schema=dict(schema),
-                       validate_qualify_columns=False, identify=False)
+        tree = qualified(sql, schema) if isinstance(sql, str) else sql
         scopes = list(traverse_scope(tree))
-    except (SqlglotError, RecursionError, ValueError) as exc:
-        return PriceDependence(error=f"sqlglot could not trace the compiled SQL: {' '.join(str(exc).split())[:200]}")
+    except _TRACE_ERRORS as exc:
+        return _trace_error(exc)
     if not scopes:
         return PriceDependence(error="the compiled SQL is not a SELECT")
     info: dict[int, _ScopeInfo] = {}
@@ -237,6 +257,7 @@ def trace_models(
     schema: Mapping,
     roots: Mapping[str, PriceDependence],
     overrides: Mapping[str, Iterable[str]] | None = None,
+    trees: dict[str, exp.Expression] | None = None,
 ) -> dict[str, PriceDependence]:
     """Per model name, in ``order`` (dependency order): its dependence on prices.
 
@@ -244,6 +265,7 @@ def trace_models(
     model's compiled SQL; ``relations`` maps a model to the (database, table) others read it
     as. ``overrides`` (the ``refill_price_columns`` var) replaces a model's traced columns.
     A model reading itself (state from ``{{ this }}``) is traced until its answer stops growing.
+    ``trees``, when given, receives each traced model's qualified tree, for ``grain_of``.
     """
     overrides = {name: frozenset(c.lower() for c in cols) for name, cols in (overrides or {}).items()}
     known: dict[Relation, PriceDependence] = {}
@@ -257,17 +279,28 @@ def trace_models(
             continue
         sql = compiled.get(name)
         own = relations.get(name)
+        tree = None
         if sql is None:
             dependence = PriceDependence(error="no compiled SQL")
         else:
-            dependence = PriceDependence()
-            for _ in range(5):  # carried-forward state: reading {{ this }} feeds the answer back
-                if own is not None:
-                    known[own] = dependence
-                traced = analyse(sql, schema, known)
-                if (traced, traced.values) == (dependence, dependence.values):
-                    break
-                dependence = traced
+            try:
+                tree = qualified(sql, schema)
+            except _TRACE_ERRORS as exc:
+                dependence = _trace_error(exc)
+            else:
+                if trees is not None:
+                    trees[name] = tree
+                dependence = PriceDependence()
+                # carried-forward state: reading {{ this }} feeds the answer back; any other
+                # model's first answer is final (its sources are all known already)
+                reads_itself = own is not None and own in {(db.lower(), t.lower()) for db, t in tables_of(sql)}
+                for _ in range(5 if reads_itself else 1):
+                    if own is not None:
+                        known[own] = dependence
+                    traced = analyse(tree, schema, known)
+                    if (traced, traced.values) == (dependence, dependence.values):
+                        break
+                    dependence = traced
         if name in overrides:
             # the user's columns are judged as values: they named them for what a gap zeroes
             dependence = PriceDependence(columns=overrides[name], rows=dependence.rows, error=dependence.error,
@@ -322,15 +355,21 @@ def _period_call(node: exp.Expression) -> exp.Expression | None:
     return None
 
 
-def grain_of(sql: str, column: str, schema: Mapping) -> Grain:
+def grain_of(sql: str, column: str, schema: Mapping, tree: exp.Expression | None = None) -> Grain:
     """The grain of output ``column`` of a compiled SELECT (``Grain()``: daily, or not traced).
+    ``tree`` is the SELECT's tree from ``qualified`` when the caller has it (saves qualifying again).
 
     Why from the SQL: a weekly model's ``week`` is a Date like a daily one; only the expression
     that computed it says a row stands for the seven days from it."""
     from sqlglot.lineage import lineage
+    from sqlglot.optimizer.scope import build_scope
 
     try:
-        root = lineage(column, sql, schema=dict(schema), dialect=DIALECT)
+        if tree is None:
+            root = lineage(column, sql, schema=dict(schema), dialect=DIALECT)
+        else:  # lineage() walks the scope it is given; a copy keeps the shared tree untouched
+            own = tree.copy()
+            root = lineage(column, own, schema=dict(schema), dialect=DIALECT, scope=build_scope(own), copy=False)
         nodes = list(root.walk())
     except (SqlglotError, RecursionError, ValueError, KeyError, AttributeError):
         return Grain()

@@ -31,9 +31,9 @@ def test_a_shared_memo_traces_each_model_column_once(monkeypatch):
     traced = []
     real = model_lineage.grain_of
 
-    def counting(sql, column, schema):
+    def counting(sql, column, schema, tree=None):
         traced.append((sql, column))
-        return real(sql, column, schema)
+        return real(sql, column, schema, tree=tree)
     monkeypatch.setattr(model_lineage, "grain_of", counting)
     memo: dict = {}
     answers = [model_lineage.grain(MODELS, SCHEMA, RELATIONS, f"reader_{i}", "week", memo=memo) for i in range(3)]

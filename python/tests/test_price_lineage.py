@@ -135,3 +135,38 @@ def test_a_date_column_s_grain_comes_from_its_sql_or_the_model_it_reads_it_from(
         found = grain_of(f"SELECT {daily} AS d FROM raw.transfers", "d", SCHEMA)
         assert found.period is None, daily
     assert grain_of("SELECT date FROM inc.cumulative", "date", SCHEMA).upstream == ("inc", "cumulative", "date")
+
+
+def test_each_model_is_qualified_once_and_its_tree_serves_the_grain_walk(monkeypatch):
+    """Qualifying is most of a trace's cost: at 1,250 models, qualifying every price reader twice
+    (the fixpoint's confirming round) and again per grain column was a minute of Phase 4."""
+    import refill.price_lineage as price_lineage
+    from refill.price_lineage import grain_of
+
+    qualified_sql = []
+    real = price_lineage.qualify
+
+    def counting(tree, **kwargs):
+        qualified_sql.append(tree.sql(dialect="clickhouse"))
+        return real(tree, **kwargs)
+    monkeypatch.setattr(price_lineage, "qualify", counting)
+    weekly = "SELECT toStartOfWeek(t.day, 1) AS week, sum(t.amount * p.price) AS v_usd FROM raw.transfers AS t " \
+             "LEFT JOIN inc.prices AS p ON p.date = t.day GROUP BY week"
+    cumulative = """
+    WITH prev AS (SELECT token, argMax(volume_usd, date) AS volume_usd FROM inc.cumulative GROUP BY token)
+    SELECT t.day AS date, t.token AS token, prev.volume_usd + (SELECT max(price) FROM inc.prices) AS volume_usd
+    FROM raw.transfers AS t LEFT JOIN prev ON prev.token = t.token
+    """
+    schema = {**SCHEMA, "inc": {**SCHEMA["inc"], "weekly": {"week": "Date", "v_usd": "Float64"}}}
+    trees: dict = {}
+    traced = trace_models(["prices", "weekly", "cumulative"], {"weekly": weekly, "cumulative": cumulative},
+                          {"prices": ("inc", "prices"), "weekly": ("inc", "weekly"),
+                           "cumulative": ("inc", "cumulative")}, schema, {"prices": ALL}, trees=trees)
+    assert traced["weekly"].values == {"v_usd"} and traced["cumulative"].columns == {"volume_usd"}
+    assert len(qualified_sql) == 2 and set(trees) == {"weekly", "cumulative"}
+    # the grain walk over the shared tree qualifies nothing more and answers as from the text
+    before = trees["weekly"].sql(dialect="clickhouse")
+    assert grain_of(weekly, "week", schema, tree=trees["weekly"]).unit == "week"
+    assert len(qualified_sql) == 2
+    assert grain_of(weekly, "week", schema, tree=trees["weekly"]) == grain_of(weekly, "week", schema)
+    assert trees["weekly"].sql(dialect="clickhouse") == before  # the walk left the shared tree as it was
