@@ -54,7 +54,7 @@
           month that became empty in the source must become empty in the backup. -#}
       {%- set ids = [] -%}
       {%- for row in run_query(refill.month_partitions_query(database, [table, backup], todo)).rows -%}
-        {%- if row[2] not in ids -%}{%- do ids.append(row[2]) -%}{%- endif -%}
+        {%- if row['partition_id'] not in ids -%}{%- do ids.append(row['partition_id']) -%}{%- endif -%}
       {%- endfor -%}
       {%- do refill._check_month_partitions(database, [table, backup], todo, ids, 'backed up') -%}
       {%- if ids -%}

@@ -39,7 +39,7 @@
     {%- set ids = [] -%}
     {%- if wanted -%}
       {%- for row in run_query(refill.month_partitions_query(database, [table, backup], wanted)).rows -%}
-        {%- if row[2] not in ids -%}{%- do ids.append(row[2]) -%}{%- endif -%}
+        {%- if row['partition_id'] not in ids -%}{%- do ids.append(row['partition_id']) -%}{%- endif -%}
       {%- endfor -%}
     {%- endif -%}
     {%- if wanted -%}
