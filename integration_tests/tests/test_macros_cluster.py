@@ -29,7 +29,14 @@ STATEMENTS = {
     "mutations": "refill.failed_mutations_query('db', ['t'])",
     "copy_check": "refill._partition_counts_sql('db', 't', 't__refill_backup_r1', ['20260401'])",
     "duplicates": "refill._duplicate_keys_sql('db', {'t': ['20260401']}, {'t': 'date, k'})",
+    # the vocabulary Python renders too (refill.sql): a name with a back-quote, a backslash and a quote
+    "quote": "refill._quote('a`b\\\\c\\'d')",
+    "literal": "refill._string_literal('a`b\\\\c\\'d')",
+    "table": "refill._table('db', 'a`b\\\\c\\'d')",
+    "on_cluster": "'[' ~ refill._on_cluster() ~ ']'",
+    "system_parts": "refill._system_table('parts')",
 }
+WEIRD = "a`b\\c'd"
 DDL = ("replace", "create_backup", "comment", "drop_backup")
 SYSTEM_SCANS = {"partitions": "parts", "mutations": "mutations", "copy_check": "parts"}
 
@@ -127,6 +134,20 @@ def test_replicated_database_replicates_ddl_itself_but_scans_every_replica(rende
         assert _clusters(sql[name]) == [], name
     assert "CLUSTER" not in _tokens(sql["optimize"])
     assert _table_functions(sql["mutations"]) == [("clusterAllReplicas", CLUSTER, "system.mutations")]
+
+
+def test_python_renders_the_vocabulary_as_the_package_does(rendered):
+    """Quoting and the cluster clauses have a Jinja half (macros/_internal) and a Python half
+    (refill.sql, for refill's own statements): the same rules, pinned here on every target."""
+    from refill.sql import ident, literal, on_cluster, system_table, table
+
+    for target, cluster, database_engine in (("dev", None, ""), ("cluster", CLUSTER, ""),
+                                             ("replicated_db", CLUSTER, "Replicated")):
+        sql = rendered[target]
+        assert (sql["quote"], sql["literal"], sql["table"]) == (ident(WEIRD), literal(WEIRD), table("db", WEIRD)), target
+        assert sql["on_cluster"] == f"[{on_cluster(cluster, database_engine)}]", target
+        assert sql["system_parts"] == system_table("parts", cluster), target
+    assert rendered["cluster"]["on_cluster"] == f"[ ON CLUSTER `{CLUSTER}`]"
 
 
 def test_the_month_swap_follows_the_same_on_cluster_rule_as_the_backup_and_restore(tmp_path):

@@ -41,11 +41,8 @@ class Warehouse:
             raise StepFailed(f"cannot connect to the warehouse: {_one_line(exc)}") from exc
 
     def on_cluster(self) -> str:
-        """`` ON CLUSTER `c` `` for DDL-like statements, as the package's ``_on_cluster`` renders it:
-        not in a Replicated database, which replicates DDL itself and refuses ON CLUSTER."""
-        if "replicated" in self.database_engine.lower():
-            return ""
-        return on_cluster(self.cluster)
+        """`` ON CLUSTER `c` `` for DDL-like statements on this target (``refill.sql.on_cluster``)."""
+        return on_cluster(self.cluster, self.database_engine)
 
     def system_table(self, name: str) -> str:
         """``system.<name>`` on this server, or on every replica of the profile's cluster."""
