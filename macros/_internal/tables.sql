@@ -92,3 +92,12 @@
 {% macro _drop_table_sql(database, table_name) %}
   {{ return('DROP TABLE IF EXISTS ' ~ refill._table(database, table_name) ~ refill._on_cluster() ~ ' SYNC') }}
 {% endmacro %}
+
+{#-
+  The staging twin refill_swap and refill_mv_swap write a month into before the swap:
+  `<identifier>__refill_stage`, in the relation's database. A crashed write leaves it
+  behind, and _leftover_kind_sql knows it by this suffix.
+-#}
+{% macro _staging_relation(relation) %}
+  {{ return(relation.incorporate(path={"identifier": relation.identifier ~ '__refill_stage'}, type='table')) }}
+{% endmacro %}
