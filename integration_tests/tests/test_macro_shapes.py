@@ -69,7 +69,9 @@ def test_the_package_returns_every_column_python_reads(project, call, needed):
 
 
 
-def test_an_override_that_reorders_the_canarys_columns_is_read_by_name(project):
+@pytest.fixture
+def canary_reordered(project):
+    """The project overrides canary_query with its columns in another order."""
     project.write("macros/canary_reordered.sql", """
         {% macro default__canary_query(model, date_column, value_column, group_by, start_date, end_date, threshold, zero_is_anomaly, where) %}
           {{ return('SELECT reason, ratio, value, previous, day, entity FROM ('
@@ -79,36 +81,29 @@ def test_an_override_that_reorders_the_canarys_columns_is_read_by_name(project):
     """)
     try:
         project.parse()
-        (violation,) = canary.scan(project.session, project.manifest, DOUBLED, dt.date(2026, 4, 1), dt.date(2026, 4, 8))
-        assert (violation.entity, violation.day, violation.previous, violation.value, violation.ratio) == (
-            "GNO", dt.date(2026, 4, 1), 100, 200, 2)
-        assert violation.reason == "ratio above 1.5"
+        yield project
     finally:
         (project.project_dir / "macros" / "canary_reordered.sql").unlink()
         project.parse()
 
 
-def test_the_canary_operation_reads_a_reordered_override_by_name(project):
+def test_an_override_that_reorders_the_canarys_columns_is_read_by_name(canary_reordered):
+    project = canary_reordered
+    (violation,) = canary.scan(project.session, project.manifest, DOUBLED, dt.date(2026, 4, 1), dt.date(2026, 4, 8))
+    assert (violation.entity, violation.day, violation.previous, violation.value, violation.ratio) == (
+        "GNO", dt.date(2026, 4, 1), 100, 200, 2)
+    assert violation.reason == "ratio above 1.5"
+
+
+def test_the_canary_operation_reads_a_reordered_override_by_name(canary_reordered):
     """The package's own reader of canary_query (the `refill.canary` operation) reads by
     name too: by position it formatted the day as the ratio and failed on an override."""
-    project.write("macros/canary_reordered.sql", """
-        {% macro default__canary_query(model, date_column, value_column, group_by, start_date, end_date, threshold, zero_is_anomaly, where) %}
-          {{ return('SELECT reason, ratio, value, previous, day, entity FROM ('
-                    ~ refill.default__canary_query(model, date_column, value_column, group_by, start_date, end_date,
-                                                   threshold, zero_is_anomaly, where) ~ ')') }}
-        {% endmacro %}
-    """)
-    try:
-        project.parse()
-        result = project.operation("refill.canary", {
-            "model": "shapes.doubled", "date_column": "date", "value_column": "usd", "group_by": ["token"],
-            "start_date": "2026-04-01", "end_date": "2026-04-08"}, check=False)
-        assert not result.success
-        assert "  GNO | 2026-04-01 | 100.0 | 200.0 | 2.0000 | ratio above 1.5" in result.text.splitlines(), result.text
-        assert "refill canary failed: shapes.doubled.usd (1 day(s))" in result.text
-    finally:
-        (project.project_dir / "macros" / "canary_reordered.sql").unlink()
-        project.parse()
+    result = canary_reordered.operation("refill.canary", {
+        "model": "shapes.doubled", "date_column": "date", "value_column": "usd", "group_by": ["token"],
+        "start_date": "2026-04-01", "end_date": "2026-04-08"}, check=False)
+    assert not result.success
+    assert "  GNO | 2026-04-01 | 100.0 | 200.0 | 2.0000 | ratio above 1.5" in result.text.splitlines(), result.text
+    assert "refill canary failed: shapes.doubled.usd (1 day(s))" in result.text
 
 
 def test_every_month_operation_reads_a_reordered_month_partitions_override_by_name(project):

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from refill import engine
 from refill.errors import StepFailed
-from refill.sql import on_cluster, system_table
+from refill.sql import on_cluster, system_table, table
 
 
 class Warehouse:
@@ -57,6 +57,11 @@ class Warehouse:
 
     def execute(self, sql: str, settings: dict[str, Any] | None = None) -> None:
         self._call("command", sql, settings)
+
+    def drop_table(self, database: str, name: str) -> None:
+        """``DROP TABLE IF EXISTS … SYNC`` on every replica, as the package's ``_drop_table_sql``:
+        the table is gone when this returns (an Atomic database otherwise drops it later)."""
+        self.execute(f"DROP TABLE IF EXISTS {table(database, name)}{self.on_cluster()} SYNC")
 
     def execute_all(self, statements: Sequence[str], settings: dict[str, Any] | None = None) -> None:
         for statement in statements:
