@@ -1,9 +1,9 @@
-"""The package macros whose rows Python reads (issue #17): each is dispatched, so a project
-may override it; Python reads their columns by name, the names it reads are pinned here
-against what the package returns, and an override that reorders them is read right while
-one that drops a column is refused by name. Also pins the one definition of a leftover
-table (`_leftover_kind_sql`, `_leftover_model_sql`) that cleanup, the finish phase and the
-views share."""
+"""The package macros whose rows are read elsewhere (issue #17): each is dispatched, so a
+project may override it; Python and the package's own macros read their columns by name,
+the names read are pinned here against what the package returns, and an override that
+reorders them is read right while one that drops a column is refused by name. Also pins
+the one definition of a leftover table (`_leftover_kind_sql`, `_leftover_model_sql`) that
+cleanup, the finish phase and the views share."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from refill.settings import Canary
 
 pytestmark = [pytest.mark.engine]
 
-# swap_months reads month_partitions_query's rows by position, in Jinja: pinned with the order
-MONTH_PARTITIONS_COLUMNS = ["table_name", "month", "partition_id", "rows"]
+# what the package's month operations (swap, backup, restore, OPTIMIZE, the duplicate scan)
+# read of month_partitions_query, by name
+MONTH_PARTITIONS_COLUMNS = ("table_name", "month", "partition_id")
 DOUBLED = Canary(model="shapes.doubled", date_column="date", value_column="usd", group_by=("token",))
 
 
@@ -60,18 +61,17 @@ def columns(project, sql: str) -> list[str]:
     ("partitioning_problems_query('shapes', ['by_year'])", PARTITIONING_COLUMNS),
     ("duplicate_keys_query('shapes', ['dups'], ['2026-04-01'])", DUPLICATE_KEYS_COLUMNS),
     ("orphan_tables_query('shapes')", LEFTOVER_COLUMNS),
+    ("month_partitions_query('shapes', ['doubled'], ['2026-04-01'])", MONTH_PARTITIONS_COLUMNS),
 ], ids=lambda v: v.split("(")[0] if isinstance(v, str) else "")
 def test_the_package_returns_every_column_python_reads(project, call, needed):
     returned = columns(project, f"{{{{ refill.{call} }}}}")
     assert returned and set(needed) <= set(returned)
 
 
-def test_month_partitions_query_keeps_the_column_order_swap_months_reads(project):
-    sql = "{{ refill.month_partitions_query('shapes', ['doubled'], ['2026-04-01']) }}"
-    assert columns(project, sql)[:4] == MONTH_PARTITIONS_COLUMNS
 
-
-def test_an_override_that_reorders_the_canarys_columns_is_read_by_name(project):
+@pytest.fixture
+def canary_reordered(project):
+    """The project overrides canary_query with its columns in another order."""
     project.write("macros/canary_reordered.sql", """
         {% macro default__canary_query(model, date_column, value_column, group_by, start_date, end_date, threshold, zero_is_anomaly, where) %}
           {{ return('SELECT reason, ratio, value, previous, day, entity FROM ('
@@ -81,12 +81,70 @@ def test_an_override_that_reorders_the_canarys_columns_is_read_by_name(project):
     """)
     try:
         project.parse()
-        (violation,) = canary.scan(project.session, project.manifest, DOUBLED, dt.date(2026, 4, 1), dt.date(2026, 4, 8))
-        assert (violation.entity, violation.day, violation.previous, violation.value, violation.ratio) == (
-            "GNO", dt.date(2026, 4, 1), 100, 200, 2)
-        assert violation.reason == "ratio above 1.5"
+        yield project
     finally:
         (project.project_dir / "macros" / "canary_reordered.sql").unlink()
+        project.parse()
+
+
+def test_an_override_that_reorders_the_canarys_columns_is_read_by_name(canary_reordered):
+    project = canary_reordered
+    (violation,) = canary.scan(project.session, project.manifest, DOUBLED, dt.date(2026, 4, 1), dt.date(2026, 4, 8))
+    assert (violation.entity, violation.day, violation.previous, violation.value, violation.ratio) == (
+        "GNO", dt.date(2026, 4, 1), 100, 200, 2)
+    assert violation.reason == "ratio above 1.5"
+
+
+def test_the_canary_operation_reads_a_reordered_override_by_name(canary_reordered):
+    """The package's own reader of canary_query (the `refill.canary` operation) reads by
+    name too: by position it formatted the day as the ratio and failed on an override."""
+    result = canary_reordered.operation("refill.canary", {
+        "model": "shapes.doubled", "date_column": "date", "value_column": "usd", "group_by": ["token"],
+        "start_date": "2026-04-01", "end_date": "2026-04-08"}, check=False)
+    assert not result.success
+    assert "  GNO | 2026-04-01 | 100.0 | 200.0 | 2.0000 | ratio above 1.5" in result.text.splitlines(), result.text
+    assert "refill canary failed: shapes.doubled.usd (1 day(s))" in result.text
+
+
+def test_every_month_operation_reads_a_reordered_month_partitions_override_by_name(project):
+    """backup, restore, OPTIMIZE, the duplicate scan and the swap all read which partitions
+    hold a month from month_partitions_query, a dispatched macro: by name, so an override
+    that orders its columns otherwise moves the same partitions."""
+    project.write("macros/partitions_reordered.sql", """
+        {% macro default__month_partitions_query(database, tables, partitions) %}
+          {{ return('SELECT rows, partition_id, month, table_name FROM ('
+                    ~ refill.default__month_partitions_query(database, tables, partitions) ~ ')') }}
+        {% endmacro %}
+        {% macro swap_by_name(database, target_table, staging_table, month) %}
+          {%- set target_relation = api.Relation.create(schema=database, identifier=target_table, type='table') -%}
+          {%- set staging_relation = api.Relation.create(schema=database, identifier=staging_table, type='table') -%}
+          {%- do log('swapped ' ~ refill.swap_months(staging_relation, target_relation, month, month) ~ ' partition(s)', info=true) -%}
+        {% endmacro %}
+    """)
+    april = {"database": "shapes", "tables": ["doubled"], "partitions": ["2026-04-01"]}
+    w = project.warehouse
+    try:
+        project.parse()
+        before = w.rows("SELECT * FROM shapes.doubled ORDER BY date")
+        project.operation("refill.backup_partitions", {**april, "suffix": "reordered"})
+        assert w.scalar("SELECT count() FROM shapes.doubled__refill_backup_reordered") == 8
+        project.operation("refill.optimize_partitions_final", april)
+        duplicates = project.show("{{ refill.duplicate_keys_query('shapes', ['dups'], ['2026-04-01']) }}")
+        assert [(r["table_name"], r["rows"], r["keys"]) for r in duplicates] == [("dups", 2, 1)]
+
+        w.execute("CREATE TABLE shapes.doubled__stage AS shapes.doubled")
+        w.execute("INSERT INTO shapes.doubled__stage SELECT date, token, usd / 2 FROM shapes.doubled WHERE date >= '2026-04-01'")
+        swapped = project.operation("swap_by_name", {"database": "shapes", "target_table": "doubled",
+                                                     "staging_table": "doubled__stage", "month": "2026-04-01"})
+        assert "swapped 1 partition(s)" in swapped.text
+        assert w.scalar("SELECT uniqExact(usd) FROM shapes.doubled") == 1
+
+        project.operation("refill.restore_partitions", {**april, "suffix": "reordered"})
+        assert w.rows("SELECT * FROM shapes.doubled ORDER BY date") == before
+    finally:
+        (project.project_dir / "macros" / "partitions_reordered.sql").unlink()
+        for name in ("doubled__stage", "doubled__refill_backup_reordered"):
+            w.execute(f"DROP TABLE IF EXISTS shapes.{name} SYNC")
         project.parse()
 
 

@@ -4,6 +4,8 @@ SQL is rendered by dbt on a profile with `cluster:` set and checked with sqlglot
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -27,7 +29,14 @@ STATEMENTS = {
     "mutations": "refill.failed_mutations_query('db', ['t'])",
     "copy_check": "refill._partition_counts_sql('db', 't', 't__refill_backup_r1', ['20260401'])",
     "duplicates": "refill._duplicate_keys_sql('db', {'t': ['20260401']}, {'t': 'date, k'})",
+    # the vocabulary Python renders too (refill.sql): a name with a back-quote, a backslash and a quote
+    "quote": "refill._quote('a`b\\\\c\\'d')",
+    "literal": "refill._string_literal('a`b\\\\c\\'d')",
+    "table": "refill._table('db', 'a`b\\\\c\\'d')",
+    "on_cluster": "'[' ~ refill._on_cluster() ~ ']'",
+    "system_parts": "refill._system_table('parts')",
 }
+WEIRD = "a`b\\c'd"
 DDL = ("replace", "create_backup", "comment", "drop_backup")
 SYSTEM_SCANS = {"partitions": "parts", "mutations": "mutations", "copy_check": "parts"}
 
@@ -125,3 +134,57 @@ def test_replicated_database_replicates_ddl_itself_but_scans_every_replica(rende
         assert _clusters(sql[name]) == [], name
     assert "CLUSTER" not in _tokens(sql["optimize"])
     assert _table_functions(sql["mutations"]) == [("clusterAllReplicas", CLUSTER, "system.mutations")]
+
+
+def test_python_renders_the_vocabulary_as_the_package_does(rendered):
+    """Quoting and the cluster clauses have a Jinja half (macros/_internal) and a Python half
+    (refill.sql, for refill's own statements): the same rules, pinned here on every target."""
+    from refill.sql import ident, literal, on_cluster, system_table, table
+
+    for target, cluster, database_engine in (("dev", None, ""), ("cluster", CLUSTER, ""),
+                                             ("replicated_db", CLUSTER, "Replicated")):
+        sql = rendered[target]
+        assert (sql["quote"], sql["literal"], sql["table"]) == (ident(WEIRD), literal(WEIRD), table("db", WEIRD)), target
+        assert sql["on_cluster"] == f"[{on_cluster(cluster, database_engine)}]", target
+        assert sql["system_parts"] == system_table("parts", cluster), target
+    assert rendered["cluster"]["on_cluster"] == f"[ ON CLUSTER `{CLUSTER}`]"
+
+
+def test_the_month_swap_follows_the_same_on_cluster_rule_as_the_backup_and_restore(tmp_path):
+    """swap_months, backup_partitions and restore_partitions move the same partitions of the
+    same table: on a cluster all three must run on every replica, by one rule (_on_cluster).
+    The swap followed dbt-clickhouse's per-relation rule instead, so a swap of relations made
+    with api.Relation.create (or of a model with disable_on_cluster) ran on one replica
+    only while its backup ran on all of them."""
+    from cluster_capture import capture_statements
+
+    project = MacroProject(tmp_path, schema="swap_cluster", targets={"cluster": {"cluster": CLUSTER}})
+    project.write("macros/swap_by_name.sql", """
+        {% macro swap_by_name(database, target_table, staging_table, month) %}
+          {%- set target_relation = api.Relation.create(schema=database, identifier=target_table, type='table') -%}
+          {%- set staging_relation = api.Relation.create(schema=database, identifier=staging_table, type='table') -%}
+          {%- do refill.swap_months(staging_relation, target_relation, month, month) -%}
+        {% endmacro %}
+    """)
+    w = project.warehouse
+    for name in ("t", "t__stage"):
+        w.execute(f"CREATE TABLE swap_cluster.{name} (date Date, k Int64) ENGINE = MergeTree ORDER BY k"
+                  " PARTITION BY toStartOfMonth(date)")
+    w.execute("INSERT INTO swap_cluster.t VALUES ('2026-04-02', 1)")
+    w.execute("INSERT INTO swap_cluster.t__stage VALUES ('2026-04-02', 2)")
+    project.parse()
+    month = {"database": "swap_cluster", "tables": ["t"], "partitions": ["2026-04-01"]}
+    try:
+        with capture_statements() as captured:
+            for macro, args in (("refill.backup_partitions", {**month, "suffix": "r1"}),
+                                ("swap_by_name", {"database": "swap_cluster", "target_table": "t",
+                                                  "staging_table": "t__stage", "month": "2026-04-01"}),
+                                ("refill.restore_partitions", {**month, "suffix": "r1"})):
+                project.dbt("run-operation", macro, "--args", json.dumps(args), "--target", "cluster", reuse=True)
+    finally:
+        project.close()
+    writes = [s for s in captured.by_refill() if s.verb == "ALTER" and "PARTITION" in _tokens(s.sql)]
+    assert [s.macro for s in writes] == ["refill.default__backup_partitions", "refill.default__swap_months",
+                                         "refill.default__restore_partitions"], writes
+    for statement in writes:
+        assert _follows(_tokens(statement.sql), "ON", "CLUSTER", CLUSTER), statement

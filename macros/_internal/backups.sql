@@ -13,6 +13,24 @@
 {% endmacro %}
 
 {#-
+  What the marker comment of a backup twin (_backup_comment) records, as an SQL expression
+  over `comment`: 'is_backup', 'source_table', 'suffix' (the run id) or 'months'
+  (comma-separated). A backup is known by this marker, never by its name: a project may
+  name its backups otherwise (backup_table_name is dispatched).
+-#}
+{% macro _backup_marker_sql(field, comment='comment') %}
+  {%- set fields = {
+      'is_backup': "startsWith(" ~ comment ~ ", 'refill backup of ')",
+      'source_table': "extract(" ~ comment ~ ", '^refill backup of (.*); suffix=')",
+      'suffix': "extract(" ~ comment ~ ", '; suffix=([A-Za-z0-9_]*);')",
+      'months': "extract(" ~ comment ~ ", '; months=([0-9,-]*)$')"} -%}
+  {%- if field not in fields -%}
+    {{ exceptions.raise_compiler_error("refill: _backup_marker_sql: unknown field '" ~ field ~ "'") }}
+  {%- endif -%}
+  {{ return(fields[field]) }}
+{% endmacro %}
+
+{#-
   The storage of a backup twin, or none when `CREATE TABLE twin AS table` alone is right.
 
   A Replicated* table keeps its replication path in its metadata with {database},
@@ -38,14 +56,14 @@
   {%- set names = {} -%}
   {%- for table in tables -%}{%- do names.update({refill.backup_table_name(table, suffix): table}) -%}{%- endfor -%}
   {%- set result = run_query(
-      "SELECT DISTINCT name, comment FROM " ~ refill._system_table('tables') ~ " WHERE database = " ~ refill._string_literal(database)
-      ~ " AND name IN (" ~ refill._literal_list(names.keys() | list) ~ ")") -%}
+      "SELECT DISTINCT name, " ~ refill._backup_marker_sql('is_backup') ~ " AS marked, "
+      ~ refill._backup_marker_sql('months') ~ " AS months FROM " ~ refill._system_table('tables')
+      ~ " WHERE database = " ~ refill._string_literal(database) ~ " AND name IN (" ~ refill._literal_list(names.keys() | list) ~ ")") -%}
   {%- set state = {} -%}
   {%- for name in names -%}{%- do state.update({name: {'exists': false, 'marked': false, 'months': []}}) -%}{%- endfor -%}
   {%- for row in result.rows -%}
-    {%- set recorded = modules.re.search('; months=([0-9,-]*)$', row[1] or '') -%}
-    {%- set months = recorded.group(1).split(',') | reject('equalto', '') | list if recorded else [] -%}
-    {%- do state.update({row[0]: {'exists': true, 'marked': (row[1] or '').startswith('refill backup of '), 'months': months}}) -%}
+    {%- set months = (row['months'] or '').split(',') | reject('equalto', '') | list -%}
+    {%- do state.update({row['name']: {'exists': true, 'marked': (row['marked'] | int) == 1, 'months': months}}) -%}
   {%- endfor -%}
   {{ return(state) }}
 {% endmacro %}

@@ -117,3 +117,29 @@
       ~ ' PARTITION ID ' ~ refill._string_literal(partition_id)
       ~ ' FINAL DEDUPLICATE SETTINGS optimize_throw_if_noop = 1, alter_sync = 2') }}
 {% endmacro %}
+
+{#-
+  Puts the partitions of `from_table` holding `months` in place of the same partitions of
+  `to_table` (both in `database`): the copy of a backup and of a restore. Which partitions:
+  month_partitions_query over both tables, so a month the source lacks is emptied; rows of
+  the months outside them fail before anything moves (_check_month_partitions; `action`,
+  'backed up' or 'restored', says what was then not done). Checked row for row per
+  partition afterwards. Returns the partition ids, sorted.
+-#}
+{% macro _copy_month_partitions(database, from_table, to_table, months, action) %}
+  {%- set ids = [] -%}
+  {%- for row in run_query(refill.month_partitions_query(database, [to_table, from_table], months)).rows -%}
+    {%- if row['partition_id'] not in ids -%}{%- do ids.append(row['partition_id']) -%}{%- endif -%}
+  {%- endfor -%}
+  {%- do refill._check_month_partitions(database, [to_table, from_table], months, ids, action) -%}
+  {%- if ids -%}
+    {%- do run_query(refill._replace_partitions_sql(database, to_table, from_table, ids)) -%}
+    {%- set differ = refill._partition_counts_differ(database, from_table, to_table, ids) -%}
+    {%- if differ -%}
+      {{ exceptions.raise_compiler_error("refill: " ~ refill._table(database, to_table) ~ " does not match "
+          ~ refill._table(database, from_table) ~ " after its months were " ~ action ~ " (partition, rows in "
+          ~ from_table ~ ", rows in " ~ to_table ~ "): " ~ differ) }}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(ids | sort) }}
+{% endmacro %}

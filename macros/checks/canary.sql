@@ -52,7 +52,9 @@
       {%- do log("refill canary " ~ check.label ~ ": FAIL, " ~ violations.rows | length ~ " offending day(s) (threshold " ~ check.threshold ~ ")", info=true) -%}
       {%- do log("  entity | day | previous | value | ratio | reason", info=true) -%}
       {%- for row in violations.rows -%}
-        {%- do log("  " ~ row[0] ~ " | " ~ row[1] ~ " | " ~ row[2] ~ " | " ~ row[3] ~ " | " ~ (row[4] if row[4] is none else '%.4f' | format(row[4])) ~ " | " ~ row[5], info=true) -%}
+        {#- by name: canary_query is dispatched, and an override may order its columns otherwise -#}
+        {%- do log("  " ~ row['entity'] ~ " | " ~ row['day'] ~ " | " ~ row['previous'] ~ " | " ~ row['value'] ~ " | "
+              ~ (row['ratio'] if row['ratio'] is none else '%.4f' | format(row['ratio'])) ~ " | " ~ row['reason'], info=true) -%}
       {%- endfor -%}
       {%- do failures.append(check.label ~ ' (' ~ violations.rows | length ~ ' day(s))') -%}
     {%- else -%}

@@ -52,18 +52,7 @@
       {%- endif -%}
       {#- The twin's own partitions of these months are replaced too: with overwrite, a
           month that became empty in the source must become empty in the backup. -#}
-      {%- set ids = [] -%}
-      {%- for row in run_query(refill.month_partitions_query(database, [table, backup], todo)).rows -%}
-        {%- if row[2] not in ids -%}{%- do ids.append(row[2]) -%}{%- endif -%}
-      {%- endfor -%}
-      {%- do refill._check_month_partitions(database, [table, backup], todo, ids, 'backed up') -%}
-      {%- if ids -%}
-        {%- do run_query(refill._replace_partitions_sql(database, backup, table, ids)) -%}
-        {%- set differ = refill._partition_counts_differ(database, table, backup, ids) -%}
-        {%- if differ -%}
-          {{ exceptions.raise_compiler_error("refill: backup of " ~ refill._table(database, table) ~ " does not match it (partition, rows in table, rows in backup): " ~ differ) }}
-        {%- endif -%}
-      {%- endif -%}
+      {%- set ids = refill._copy_month_partitions(database, table, backup, todo, 'backed up') -%}
       {%- set recorded = held | list -%}
       {%- for month in todo -%}{%- if month not in recorded -%}{%- do recorded.append(month) -%}{%- endif -%}{%- endfor -%}
       {%- do run_query(refill._comment_sql(database, backup, refill._backup_comment(table, suffix, recorded))) -%}

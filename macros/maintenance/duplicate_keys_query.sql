@@ -23,7 +23,7 @@
   {%- set partition_rows = run_query(refill.month_partitions_query(database, tables, months)) -%}
   {%- set ids = {} -%}
   {%- for row in partition_rows.rows -%}
-    {%- do ids.setdefault(row[0], []).append(row[2]) -%}
+    {%- do ids.setdefault(row['table_name'], []).append(row['partition_id']) -%}
   {%- endfor -%}
   {{ return(refill._duplicate_keys_sql(database, ids, sorting_keys)) }}
 {% endmacro %}

@@ -34,8 +34,9 @@
   {%- endif -%}
   {%- set mutations = [] -%}
   {%- for row in failed.rows -%}
-    {%- do mutations.append({'table': row[1], 'mutation_id': row[2]}) -%}
-    {%- do log("refill: failed mutation " ~ refill._table(row[0], row[1]) ~ " " ~ row[2] ~ ": " ~ row[3] ~ " -- " ~ row[4], info=true) -%}
+    {%- do mutations.append({'table': row['table_name'], 'mutation_id': row['mutation_id']}) -%}
+    {%- do log("refill: failed mutation " ~ refill._table(row['database_name'], row['table_name']) ~ " " ~ row['mutation_id']
+          ~ ": " ~ row['command'] ~ " -- " ~ row['reason'], info=true) -%}
   {%- endfor -%}
   {%- if dry_run -%}
     {%- do log("refill: dry run, would kill " ~ mutations | length ~ " failed mutation(s) in " ~ scope, info=true) -%}
@@ -48,7 +49,9 @@
   {%- for mutation in mutations -%}{%- do ids.append(mutation.mutation_id) -%}{%- endfor -%}
   {%- set pending = [] -%}
   {%- for row in run_query(refill.failed_mutations_query(database, tables)).rows -%}
-    {%- if row[2] in ids -%}{%- do pending.append(refill._table(row[0], row[1]) ~ ' ' ~ row[2]) -%}{%- endif -%}
+    {%- if row['mutation_id'] in ids -%}
+      {%- do pending.append(refill._table(row['database_name'], row['table_name']) ~ ' ' ~ row['mutation_id']) -%}
+    {%- endif -%}
   {%- endfor -%}
   {%- if pending -%}
     {{ exceptions.raise_compiler_error("refill: KILL MUTATION did not remove: " ~ pending | join(', ')) }}

@@ -30,8 +30,8 @@
   {%- set ids = {} -%}
   {%- set held = [] -%}
   {%- for row in found.rows -%}
-    {%- if row[2] not in ids.setdefault(row[0], []) -%}{%- do ids[row[0]].append(row[2]) -%}{%- endif -%}
-    {%- do held.append(row[0] ~ '|' ~ row[1]) -%}
+    {%- if row['partition_id'] not in ids.setdefault(row['table_name'], []) -%}{%- do ids[row['table_name']].append(row['partition_id']) -%}{%- endif -%}
+    {%- do held.append(row['table_name'] ~ '|' ~ row['month']) -%}
   {%- endfor -%}
   {%- set missing = [] -%}
   {%- for table in tables -%}

@@ -36,22 +36,7 @@
 
   {%- set restored = namespace(partitions=0) -%}
   {%- for table, backup, wanted in plan -%}
-    {%- set ids = [] -%}
-    {%- if wanted -%}
-      {%- for row in run_query(refill.month_partitions_query(database, [table, backup], wanted)).rows -%}
-        {%- if row[2] not in ids -%}{%- do ids.append(row[2]) -%}{%- endif -%}
-      {%- endfor -%}
-    {%- endif -%}
-    {%- if wanted -%}
-      {%- do refill._check_month_partitions(database, [table, backup], wanted, ids, 'restored') -%}
-    {%- endif -%}
-    {%- if ids -%}
-      {%- do run_query(refill._replace_partitions_sql(database, table, backup, ids)) -%}
-      {%- set differ = refill._partition_counts_differ(database, table, backup, ids) -%}
-      {%- if differ -%}
-        {{ exceptions.raise_compiler_error("refill: restored " ~ refill._table(database, table) ~ " does not match its backup (partition, rows in table, rows in backup): " ~ differ) }}
-      {%- endif -%}
-    {%- endif -%}
+    {%- set ids = refill._copy_month_partitions(database, backup, table, wanted, 'restored') if wanted else [] -%}
     {%- set restored.partitions = restored.partitions + ids | length -%}
     {%- do log("refill: restored " ~ refill._table(database, table) ~ " months " ~ wanted | join(', ') ~ " (" ~ ids | length ~ " partition(s)) from " ~ refill._table(database, backup), info=true) -%}
   {%- endfor -%}

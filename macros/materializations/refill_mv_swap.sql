@@ -44,7 +44,7 @@
   {%- endif -%}
   {%- set month_values = [] -%}
   {%- for month in months -%}{%- do month_values.append("toDate('" ~ month ~ "')") -%}{%- endfor -%}
-  {%- set staging_relation = this.incorporate(path={"identifier": this.identifier ~ '__refill_stage'}, type='table') -%}
+  {%- set staging_relation = refill._staging_relation(this) -%}
 
   {{ drop_relation_if_exists(load_cached_relation(staging_relation)) }}
   {{ run_hooks(pre_hooks, inside_transaction=False) }}

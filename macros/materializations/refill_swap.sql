@@ -34,7 +34,7 @@
 
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set existing_relation = load_cached_relation(this) -%}
-  {%- set staging_relation = this.incorporate(path={"identifier": this.identifier ~ '__refill_stage'}, type='table') -%}
+  {%- set staging_relation = refill._staging_relation(this) -%}
 
   {{ drop_relation_if_exists(load_cached_relation(staging_relation)) }}
   {{ run_hooks(pre_hooks, inside_transaction=False) }}

@@ -25,8 +25,8 @@
   {%- set partition_ids = [] -%}
   {%- set staged = namespace(partitions=0) -%}
   {%- for row in run_query(refill.month_partitions_query(database, [target_relation.identifier, staging_relation.identifier], months)).rows -%}
-    {%- if row[2] not in partition_ids -%}{%- do partition_ids.append(row[2]) -%}{%- endif -%}
-    {%- if row[0] == staging_relation.identifier -%}{%- set staged.partitions = staged.partitions + 1 -%}{%- endif -%}
+    {%- if row['partition_id'] not in partition_ids -%}{%- do partition_ids.append(row['partition_id']) -%}{%- endif -%}
+    {%- if row['table_name'] == staging_relation.identifier -%}{%- set staged.partitions = staged.partitions + 1 -%}{%- endif -%}
   {%- endfor -%}
   {%- set partition_ids = partition_ids | sort -%}
   {%- set staged_rows = run_query("SELECT count() FROM " ~ staging_relation).rows[0][0] | int -%}
@@ -38,11 +38,12 @@
   {%- do refill._check_month_partitions(database, [staging_relation.identifier, target_relation.identifier], months, partition_ids, 'swapped') -%}
   {%- if partition_ids | length == 0 -%}{{ return(0) }}{%- endif -%}
   {%- call statement('refill_swap_months') -%}
-    {#- REPLACE PARTITION, or DROP + ATTACH on servers whose REPLACE lets the old parts
-        come back after a restart: why in _replace_partition_clauses -#}
-    ALTER TABLE {{ target_relation }} {{ on_cluster_clause(target_relation) }}
-      {{ refill._replace_partition_clauses(partition_ids, staging_relation) }}
-    {{ refill._partition_write_settings() }}
+    {#- The statement backup and restore issue too (REPLACE PARTITION, or DROP + ATTACH on
+        servers whose REPLACE lets the old parts come back after a restart), with the
+        package's one ON CLUSTER rule: not dbt-clickhouse's per-relation one, which a
+        relation from api.Relation.create or a model's disable_on_cluster turns off while
+        the same table's backup and restore still run on every replica. -#}
+    {{ refill._replace_partitions_sql(database, target_relation.identifier, staging_relation.identifier, partition_ids) }}
   {%- endcall -%}
   {{ return(partition_ids | length) }}
 {% endmacro %}

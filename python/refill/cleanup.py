@@ -30,7 +30,6 @@ from refill.graph import ProjectGraph, by_database
 from refill.journal import PENDING, JournalStore
 from refill.lock import holder_info, is_stale, read_holder
 from refill.session import DbtSession
-from refill.sql import table
 from refill.warehouse import Warehouse
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -169,8 +168,7 @@ def run_cleanup(
                 for decision in decisions:
                     if decision.drop:
                         orphan = decision.orphan
-                        warehouse.execute(f"DROP TABLE IF EXISTS {table(orphan.database, orphan.table_name)}"
-                                          f"{warehouse.on_cluster()} SYNC")
+                        warehouse.drop_table(orphan.database, orphan.table_name)
                 dropped = sum(d.drop for d in decisions)
                 print(f"dropped {dropped} table(s), kept {len(decisions) - dropped}.")
         finally:

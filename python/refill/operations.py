@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from refill.errors import BadInput, CheckFailed
 from refill.graph import ProjectGraph, by_database
@@ -34,8 +33,7 @@ def kill_mutations(session: DbtSession, tables: list[str], *, dry_run: bool) -> 
         args: dict = {"database": database, "dry_run": dry_run}
         if names:
             args["tables"] = names
-        session.invoke(["run-operation", "refill.kill_failed_mutations", "--args", json.dumps(args)],
-                       manifest=manifest)
+        session.run_operation("kill_failed_mutations", args, manifest=manifest)
     return 0
 
 

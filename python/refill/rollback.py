@@ -8,7 +8,6 @@ the cohort's descendants, they are rebuilt again from the restored cohort.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from refill.errors import BadInput
@@ -63,8 +62,7 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
         for group, group_months in restores:
             for database, names in group.items():
                 restore = {"database": database, "tables": names, "partitions": group_months, "suffix": run_id}
-                session.invoke(["run-operation", "refill.restore_partitions", "--args", json.dumps(restore)],
-                               manifest=manifest)
+                session.run_operation("restore_partitions", restore, manifest=manifest)
         if any(key.split(":")[0] in _DOWNSTREAM_PHASES and done.get("status") == "ok"
                for key, done in journal.data["steps"].items()):
             tag = plan["tag"]
@@ -72,7 +70,7 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
             session.invoke(["run", "--select", f"tag:{tag}+", "--exclude", f"tag:{tag}"], manifest=manifest)
         for database, names in cohort_tables(plan, models + list(views)).items():
             drop = {"database": database, "tables": names, "suffix": run_id}
-            session.invoke(["run-operation", "refill.drop_backups", "--args", json.dumps(drop)], manifest=manifest)
+            session.run_operation("drop_backups", drop, manifest=manifest)
         journal.finish(ROLLED_BACK)
     print(f"[rollback] run {run_id} rolled back; the target holds its pre-refill months again", flush=True)
     return 0

@@ -16,6 +16,13 @@ from refill.errors import BadInput, LockHeld, StepFailed
 from refill.render import abbreviate_statement
 
 
+def operation_command(macro: str, args: Mapping[str, Any]) -> list[str]:
+    """The dbt command that runs the package macro ``refill.<macro>`` with ``args``
+    (``["run-operation", "refill.<macro>", "--args", <JSON>]``): what ``DbtSession.run_operation``
+    invokes and what a plan prints for it, so the two cannot differ."""
+    return ["run-operation", f"refill.{macro}", "--args", json.dumps(dict(args), sort_keys=True)]
+
+
 _NO_TARGET = {"deps", "clean", "init"}
 _NO_TARGET_PATH = {"deps", "debug", "init"}
 
@@ -138,6 +145,11 @@ class DbtSession:
             shown = abbreviate_statement(f"dbt {' '.join(command)}", 120)
             raise StepFailed(f"{shown} failed{_failure_detail(result)}")
         return result
+
+    def run_operation(self, macro: str, args: Mapping[str, Any], *, manifest=None):
+        """Run the package macro ``refill.<macro>`` (see ``operation_command``); a failure is a
+        StepFailed, as for ``invoke``."""
+        return self.invoke(operation_command(macro, args), manifest=manifest)
 
     def select(self, selector: Sequence[str], *, manifest) -> list[str]:
         """Model names dbt's own selector syntax resolves to (``dbt ls``, silenced)."""

@@ -1,4 +1,9 @@
-"""SQL text helpers: identifier and literal quoting, cluster clauses."""
+"""SQL text helpers: identifier and literal quoting, cluster clauses.
+
+The Python half of the package's vocabulary (macros/_internal/quoting.sql and cluster.sql):
+each function here renders what its macro renders, and test_macros_cluster pins the two
+equal, since the package's Jinja cannot call Python and refill's own statements should not
+ask dbt to render every name."""
 
 from __future__ import annotations
 
@@ -28,8 +33,13 @@ def literal(value) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def on_cluster(cluster: str | None) -> str:
-    return f" ON CLUSTER {ident(cluster)}" if cluster else ""
+def on_cluster(cluster: str | None, database_engine: str = "") -> str:
+    """`` ON CLUSTER `c` `` for a statement that changes tables, parts or mutations (the
+    package's ``_on_cluster``): empty on a single server, and in a Replicated database, which
+    replicates DDL itself and refuses ON CLUSTER."""
+    if not cluster or "replicated" in (database_engine or "").lower():
+        return ""
+    return f" ON CLUSTER {ident(cluster)}"
 
 
 def system_table(name: str, cluster: str | None) -> str:

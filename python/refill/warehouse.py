@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from refill import engine
 from refill.errors import StepFailed
-from refill.sql import on_cluster, system_table
+from refill.sql import on_cluster, system_table, table
 
 
 class Warehouse:
@@ -41,11 +41,8 @@ class Warehouse:
             raise StepFailed(f"cannot connect to the warehouse: {_one_line(exc)}") from exc
 
     def on_cluster(self) -> str:
-        """`` ON CLUSTER `c` `` for DDL-like statements, as the package's ``_on_cluster`` renders it:
-        not in a Replicated database, which replicates DDL itself and refuses ON CLUSTER."""
-        if "replicated" in self.database_engine.lower():
-            return ""
-        return on_cluster(self.cluster)
+        """`` ON CLUSTER `c` `` for DDL-like statements on this target (``refill.sql.on_cluster``)."""
+        return on_cluster(self.cluster, self.database_engine)
 
     def system_table(self, name: str) -> str:
         """``system.<name>`` on this server, or on every replica of the profile's cluster."""
@@ -60,6 +57,11 @@ class Warehouse:
 
     def execute(self, sql: str, settings: dict[str, Any] | None = None) -> None:
         self._call("command", sql, settings)
+
+    def drop_table(self, database: str, name: str) -> None:
+        """``DROP TABLE IF EXISTS … SYNC`` on every replica, as the package's ``_drop_table_sql``:
+        the table is gone when this returns (an Atomic database otherwise drops it later)."""
+        self.execute(f"DROP TABLE IF EXISTS {table(database, name)}{self.on_cluster()} SYNC")
 
     def execute_all(self, statements: Sequence[str], settings: dict[str, Any] | None = None) -> None:
         for statement in statements:

@@ -59,7 +59,7 @@ def orphan_tables(ctx: RunContext, started: dt.datetime) -> list[Relation]:
 def drop_orphans(ctx: RunContext) -> list[str]:
     orphans = orphan_tables(ctx, ctx.started_at)
     for relation in orphans:
-        ctx.warehouse.execute(f"DROP TABLE IF EXISTS {relation.sql}{ctx.warehouse.on_cluster()} SYNC")
+        ctx.warehouse.drop_table(relation.database, relation.identifier)
     if orphans:
         say(f"[finish] dropped {len(orphans)} table(s) left by an interrupted attempt: "
             f"{', '.join(map(str, orphans))}")

@@ -7,15 +7,12 @@ import shlex
 from typing import Any, Sequence
 
 from refill.phases.context import RunContext
+from refill.session import operation_command
 
 
 def run_operation_statement(macro: str, args: dict[str, Any]) -> str:
-    return f"dbt run-operation refill.{macro} --args {shlex.quote(json.dumps(args, sort_keys=True))}"
-
-
-def run_operation(ctx: RunContext, macro: str, args: dict[str, Any]) -> dict[str, Any]:
-    ctx.session.invoke(["run-operation", f"refill.{macro}", "--args", json.dumps(args)], manifest=ctx.manifest)
-    return {"macro": macro, "args": args}
+    """The plan's line for one package macro call: the command ``run_operation_each`` runs."""
+    return "dbt " + shlex.join(operation_command(macro, args))
 
 
 def per_database(tables: dict[str, list[str]], args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -26,7 +23,7 @@ def per_database(tables: dict[str, list[str]], args: dict[str, Any]) -> list[dic
 
 def run_operation_each(ctx: RunContext, macro: str, calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for args in calls:
-        ctx.session.invoke(["run-operation", f"refill.{macro}", "--args", json.dumps(args)], manifest=ctx.manifest)
+        ctx.session.run_operation(macro, args, manifest=ctx.manifest)
     return {"macro": macro, "calls": list(calls)}
 
 
