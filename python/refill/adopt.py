@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from refill import CHECKOUT_ROOT
+from refill import CHECKOUT_ROOT, render
 from refill.errors import BadInput
 from refill.settings import DEFAULT_PRICES_MODEL, DEFAULT_TAG, scoped_vars
 
@@ -394,52 +394,24 @@ def plan_init(options: InitOptions) -> tuple[list[Change], list[str], dict[str, 
     return changes, warnings, project
 
 
+@dataclass(frozen=True)
+class InitResult:
+    """What ``refill init`` did or would do (``refill.render.init_text`` prints it)."""
+
+    project_dir: Path
+    changes: list[Change]
+    warnings: list[str]
+    project: dict[str, Any]  # dbt_project.yml as read
+    dry_run: bool
+
+
 def run_init(options: InitOptions) -> int:
     changes, warnings, project = plan_init(options)
-    project_dir = Path(options.project_dir).resolve()
     if not options.dry_run:
         for change in changes:
             if change.writes:
                 change.path.parent.mkdir(parents=True, exist_ok=True)
                 change.path.write_text(change.text or "")
-    verb = {"create": "created", "update": "updated", "overwrite": "overwrote"}
-    for change in changes:
-        action = (f"would be {verb[change.action]}" if options.dry_run else verb[change.action]) \
-            if change.writes else change.action
-        print(f"{action:<18} {os.path.relpath(change.path, project_dir)}  ({change.note})")
-    for warning in warnings:
-        print(f"refill: warning: {warning}")
-    if options.dry_run:
-        print("--dry-run: nothing was written.")
-    print(next_steps(project))
+    render.emit(render.init_text(InitResult(Path(options.project_dir).resolve(), changes, warnings, project,
+                                            options.dry_run)))
     return 0
-
-
-def next_steps(project: dict[str, Any]) -> str:
-    profile = project.get("profile") or project.get("name")
-    return f"""
-Next:
-  python -m refill dbt deps          # install the package
-  python -m refill lint              # check the tagged models against the refill contract
-
-pre-commit (.pre-commit-config.yaml) — lint the models a commit changes:
-  repos:
-    - repo: local
-      hooks:
-        - id: refill-lint
-          name: refill contract
-          entry: refill lint
-          language: system
-          files: \\.sql$
-          require_serial: true
-
-Rehearse a recovery on the embedded engine (add to your profile `{profile}` in profiles.yml,
-then `python -m refill dbt build --target rehearsal`; keep .refill/ out of git):
-  {profile}:
-    outputs:
-      rehearsal:
-        type: clickhouse
-        driver: chdb
-        chdb_path: .refill/chdb   # data directory, relative to the project
-        schema: dbt
-        threads: 2"""

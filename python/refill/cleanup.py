@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from refill import render
 from refill.errors import BadInput, LockHeld
 from refill.graph import ProjectGraph, by_database
 from refill.journal import PENDING, JournalStore
@@ -61,6 +62,20 @@ class Decision:
     orphan: Orphan
     drop: bool
     reason: str
+
+
+@dataclass(frozen=True)
+class CleanupResult:
+    """What cleanup found and decided (``refill.render.cleanup_decisions`` prints it)."""
+
+    schema: str  # the profile's; its custom schemas are searched too
+    decisions: list[Decision]
+    dry_run: bool
+    holder: dict  # the live refill holding the target's lock, {} when none
+
+    @property
+    def to_drop(self) -> int:
+        return sum(d.drop for d in self.decisions)
 
 
 @dataclass(frozen=True)
@@ -163,14 +178,14 @@ def run_cleanup(
                 drop_unjournaled_backups=drop_unjournaled_backups,
             )
             decisions = [decide(orphan, protection) for orphan in list_orphans(session, manifest)]
-            _print(decisions, session.schema, dry_run, live)
+            result = CleanupResult(session.schema, decisions, dry_run, live)
+            render.emit(render.cleanup_decisions(result))
             if not dry_run:
                 for decision in decisions:
                     if decision.drop:
                         orphan = decision.orphan
                         warehouse.drop_table(orphan.database, orphan.table_name)
-                dropped = sum(d.drop for d in decisions)
-                print(f"dropped {dropped} table(s), kept {len(decisions) - dropped}.")
+                render.emit(render.cleanup_done(result))
         finally:
             if locks is not None:
                 locks.__exit__(None, None, None)
@@ -187,19 +202,3 @@ def _journals(store: JournalStore) -> dict[str, str]:
             found[journal.run_id] = journal.status
     return found
 
-
-def _print(decisions: list[Decision], schema: str, dry_run: bool, live: dict) -> None:
-    if live:
-        print(f"a refill holds the target (run {live.get('run_id')}, pid {live.get('pid')} on {live.get('host')}): "
-              "its staging tables and backups are kept")
-    if not decisions:
-        print(f"no orphaned tables in the databases of this project ({schema} and its custom schemas).")
-        return
-    names = [f"{d.orphan.database}.{d.orphan.table_name}" for d in decisions]
-    width = max(len(name) for name in names)
-    verb = "would drop" if dry_run else "drop"
-    print(f"{'table'.ljust(width)}  {'action':<10}  why")
-    for name, d in zip(names, decisions):
-        print(f"{name.ljust(width)}  {(verb if d.drop else 'keep'):<10}  {d.reason}")
-    if dry_run:
-        print(f"--dry-run: {sum(d.drop for d in decisions)} table(s) would be dropped; nothing was dropped.")

@@ -5,19 +5,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import textwrap
 from pathlib import Path
 from typing import Callable, Sequence
 
-from refill import __version__
-from refill.errors import BadInput, ExitCode, PreflightProblem, PreflightRefused, RefillError
-from refill.render import ERROR_LIMIT, LINE_LIMIT, one_line_error
+from refill import __version__, render
+from refill.errors import BadInput, ExitCode, PreflightRefused, RefillError
 from refill.settings import RUN_VARS, parse_vars
-
-FINDINGS_SHOWN = 20  # findings listed on stderr under a clipped error; the log has them all
-FINDING_PREFIX = "refill:   - "
-
-ERROR_PREFIX = "refill: error: "
 
 
 class _Parser(argparse.ArgumentParser):
@@ -171,8 +164,8 @@ def _cli_vars(args: argparse.Namespace) -> dict:
     found = parse_vars(args.vars)
     ignored = [name for name in RUN_VARS if name in found]
     if ignored:
-        print(f"refill: warning: --vars {', '.join(ignored)}: refill sets {'these' if len(ignored) > 1 else 'this'} "
-              "itself for each phase; the value given is ignored", file=sys.stderr)
+        render.warn(f"--vars {', '.join(ignored)}: refill sets {'these' if len(ignored) > 1 else 'this'} "
+                    "itself for each phase; the value given is ignored")
     return {name: value for name, value in found.items() if name not in RUN_VARS}
 
 
@@ -339,20 +332,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def problems_table(problems: Sequence[PreflightProblem]) -> str:
-    """Every preflight problem, one row each: class, model, exit code of the class, what to do."""
-    rows = [(p.kind, p.model or "-", str(int(p.exit_code)), p.message) for p in problems]
-    header = ("problem", "model", "exit", "what and why")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-    lines = []
-    for row in [header, *rows]:
-        lead = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  "
-        # the message wraps under its column: every line within render.LINE_LIMIT, nothing cut
-        wrapped = textwrap.wrap(row[3], max(40, LINE_LIMIT - len(lead)), break_on_hyphens=False) or [""]
-        lines += [lead + wrapped[0], *(" " * len(lead) + part for part in wrapped[1:])]
-    return "\n".join(["preflight refused the plan; nothing was written:", *lines])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -365,29 +344,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return ExitCode.BAD_INPUT
         return int(HANDLERS[args.command](args))
     except PreflightRefused as refused:
-        print(problems_table(refused.problems), flush=True)
-        kinds = ", ".join(sorted({p.kind for p in refused.problems}))
-        if len(refused.problems) == 1:  # the one line names the model and the reason
-            message = refused.problems[0].one_line() + "; nothing was written"
-            print(f"{ERROR_PREFIX}{one_line_error(message, ERROR_LIMIT - len(ERROR_PREFIX))}", file=sys.stderr)
-        else:
-            print(f"refill: error: preflight refused the plan: {len(refused.problems)} problem(s) ({kinds}), "
-                  f"listed on stdout; nothing was written", file=sys.stderr)
+        render.emit(render.problems_table(refused.problems))
+        render.emit(render.refusal_line(refused), stream=sys.stderr)
         return int(refused.exit_code)
     except RefillError as exc:
-        line = one_line_error(exc.message, ERROR_LIMIT - len(ERROR_PREFIX))
-        print(f"{ERROR_PREFIX}{line}", file=sys.stderr)
-        if line != " ".join(exc.message.split()):  # clipped: one line per finding
-            for finding in exc.findings[:FINDINGS_SHOWN]:
-                print(f"{FINDING_PREFIX}{one_line_error(finding, ERROR_LIMIT - len(FINDING_PREFIX))}", file=sys.stderr)
-            if len(exc.findings) > FINDINGS_SHOWN:
-                where = " (the full log has them all)" if exc.log_path is not None else ""
-                print(f"refill:   … {len(exc.findings) - FINDINGS_SHOWN} more{where}", file=sys.stderr)
-        if exc.log_path is not None:
-            print(f"refill: full log: {exc.log_path}", file=sys.stderr)
-        for step in exc.next_steps:
-            print(f"refill: next: {step}", file=sys.stderr)
+        render.emit("\n".join(render.error_lines(exc)), stream=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("refill: interrupted", file=sys.stderr)
+        render.emit(render.INTERRUPTED, stream=sys.stderr)
         return 130

@@ -7,9 +7,9 @@ import shutil
 import time
 from pathlib import Path
 
+from refill import render
 from refill.errors import ExitCode
 from refill.lab import LAB_PROJECT_DIR
-from refill.lab.diff import format_diff
 from refill.lab.simulator import Lab
 from refill.orchestrator import RunOptions, run_refill
 from refill.plan import make_window
@@ -25,13 +25,13 @@ def run_demo(work_dir: Path | None = None, scale: int = 1, incident_only: bool =
     with Lab(work, scale=scale) as lab:
         _banner(f"1. The incident: prices skip {SEED_GAP}, daily runs continue until {SEED_TODAY}, then the feed is backfilled")
         lab.replay_incident([SEED_GAP], SEED_TODAY)
-        print(f"warehouse: {lab.data_dir} (schema {lab.schema})")
+        render.emit(f"warehouse: {lab.data_dir} (schema {lab.schema})")
         _banner("2. The damage (the seed's Step 3 queries)")
         _print_damage(lab)
         _banner("3. Ground truth: the same project built from scratch with complete prices")
         lab.build_truth(SEED_TODAY)
         before = lab.diff()
-        print(format_diff(before, left="incident", right="truth"))
+        render.emit(render.diff_table(before, left="incident", right="truth"))
         if incident_only:
             _print_rehearsal(lab.data_dir)
             return 0
@@ -49,10 +49,9 @@ def run_demo(work_dir: Path | None = None, scale: int = 1, incident_only: bool =
         _print_damage(lab)
         _banner("6. Proof: every model equals the from-scratch build")
         after = lab.diff()
-        print(format_diff(after, left="refilled", right="truth"))
+        render.emit(render.diff_table(after, left="refilled", right="truth"))
         differing = sum(d.differing for d in after)
-    print(f"\n{'OK' if differing == 0 else 'FAILED'}: {differing} differing rows after the refill "
-          f"(was {sum(d.differing for d in before)}); done in {time.monotonic() - started:.0f}s")
+    render.emit(render.demo_verdict(differing, sum(d.differing for d in before), time.monotonic() - started))
     return exit_code if differing == 0 else ExitCode.CHECK_FAILED
 
 
@@ -63,21 +62,13 @@ def _print_rehearsal(data_dir: Path) -> None:
     except ValueError:
         location = data_dir
     _banner("Stopped before the recovery: the incident is waiting in the warehouse")
-    print(f"Rehearse the runbook (README, \"Runbook\") on it from {LAB_PROJECT_DIR}:")
-    print(f"  cd {LAB_PROJECT_DIR}")
-    print(f"  export REFILL_LAB_DATA={location}")
-    print("  python -m refill detect --today 2026-04-27")
+    render.emit(render.rehearsal(LAB_PROJECT_DIR, location))
 
 
 def _print_damage(lab: Lab) -> None:
-    print("int_execution_tokens_balances_daily")
-    print(f"  {'day':<10}  {'rows':>6}  {'zero_usd':>8}")
-    for row in lab.damage(SEED_GAP - dt.timedelta(days=2), SEED_GAP + dt.timedelta(days=2)):
-        print(f"  {row.day.isoformat():<10}  {row.rows:>6}  {row.zero_usd:>8}")
-    print(f"api_execution_gpay_volume_payments_by_token_daily on {SEED_GAP}")
-    for label, value in lab.gpay_api_on(SEED_GAP):
-        print(f"  {label:<6}  {value}")
+    rows = lab.damage(SEED_GAP - dt.timedelta(days=2), SEED_GAP + dt.timedelta(days=2))
+    render.emit(render.damage_table(rows, SEED_GAP, lab.gpay_api_on(SEED_GAP)))
 
 
 def _banner(text: str) -> None:
-    print(f"\n=== {text} ===", flush=True)
+    render.emit(render.banner(text))

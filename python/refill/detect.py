@@ -1,4 +1,4 @@
-"""``refill detect``: find the days a prices gap damaged, and print the ``refill run`` that repairs them.
+"""``refill detect``: find the days a prices gap damaged, and the ``refill run`` that repairs them.
 
 Two signals over a window of days ending ``today``:
 
@@ -19,13 +19,12 @@ Read-only: one dbt parse and SELECTs.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from refill import audit, checks, model_lineage
+from refill import audit, checks, model_lineage, render
 from refill.errors import BadInput, ExitCode, StepFailed
 from refill.graph import MATERIALIZED, ProjectGraph
 from refill.lineage_scan import key_columns
@@ -155,49 +154,6 @@ def repair_command(from_date: dt.date, today: dt.date, passthrough: Sequence[str
                        "--today", today.isoformat(), *passthrough])
 
 
-def format_text(found: Detection) -> str:
-    lines = [
-        f"refill detect: target {found.target}, schema {found.schema}, "
-        f"{found.first} .. {found.last} ({(found.last - found.first).days + 1} days)",
-        f"prices model {found.prices_model}: {found.entities} entities ({', '.join(found.entity_columns)}); "
-        f"{len(found.models_checked)} downstream model(s) checked; a price is due {found.lag_days} day(s) after "
-        "its day (--expected-lag)",
-        *(f"not checked: {model}: {why}" for model, why in found.not_checked.items()),
-        "",
-    ]
-    if found.clean:
-        lines.append("clean: every entity is priced on every day it is due, and no price-derived column of a checked "
-                     "model reads 0 where a price exists.")
-        return "\n".join(lines)
-    width = max([len(m) for d in found.days for m in d.damaged] + [len(p[0]) for p in found.periods]
-                + [len("damaged model")])
-    lines.append(f"{'day':<10}  {'missing prices':>14}  {'damaged model'.ljust(width)}  {'rows':>6}")
-    for finding in found.days:
-        missing = f"{len(finding.missing_entities)} of {found.entities}"
-        models = sorted(finding.damaged.items()) or [("-", 0)]
-        for i, (model, rows) in enumerate(models):
-            head = f"{finding.day.isoformat():<10}  {missing:>14}" if i == 0 else " " * 26
-            lines.append(f"{head}  {model.ljust(width)}  {rows if model != '-' else '':>6}")
-    for model, unit, first_day, keys in found.periods:
-        lines.append(f"{first_day.isoformat():<10}  {'(' + unit + ')':>14}  {model.ljust(width)}  {keys:>6}")
-    lines.append("")
-    damaged_days = sum(1 for d in found.days if d.damaged)
-    lines.append(f"{damaged_days} day(s) with damaged rows, {sum(1 for d in found.days if d.missing_entities)} "
-                 f"day(s) missing prices, {len(found.periods)} week(s)/month(s) off a recompute of their SQL "
-                 "(keys that differ).")
-    if found.backfill_first:
-        short = [f"{d.day}: {', '.join(d.missing_entities[:5])}{' …' if len(d.missing_entities) > 5 else ''}"
-                 for d in found.days if d.missing_entities]
-        lines.append("Missing prices (backfill the prices feed first: a day without its price cannot be "
-                     "recomputed):")
-        lines += [f"  {line}" for line in short]
-        lines.append("Then repair with:")
-    else:
-        lines.append("Repair with:")
-    lines.append(f"  {found.command}")
-    return "\n".join(lines)
-
-
 # -- the warehouse side ----------------------------------------------------------------
 
 
@@ -321,8 +277,5 @@ def detect(options: DetectOptions) -> Detection:
 
 def run_detect(options: DetectOptions, *, output_format: str = "text") -> int:
     found = detect(options)
-    if output_format == "json":
-        print(json.dumps(found.as_dict(), indent=2))
-    else:
-        print(format_text(found))
+    render.emit(render.detection_json(found) if output_format == "json" else render.detection_text(found))
     return ExitCode.OK if found.clean else ExitCode.CHECK_FAILED

@@ -25,6 +25,8 @@ import threading
 import time
 from typing import Any, Callable
 
+from refill import render
+
 ENV = "REFILL_FAULT_INJECT"
 
 
@@ -41,7 +43,8 @@ def at_step(step_key: str, when: str) -> None:
     config = _config()
     if config and config.get("step") == step_key and config.get("when", "before") == when:
         if config.get("sleep"):
-            print(f"[fault] pausing {config['sleep']}s at {when} {step_key}", flush=True)
+            # the fault tests wait for this line on stdout: the process holds its locks from here
+            render.emit(f"[fault] pausing {config['sleep']}s at {when} {step_key}")
             time.sleep(float(config["sleep"]))
         else:
             _die()

@@ -18,11 +18,11 @@ import fcntl
 import json
 import os
 import socket
-import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from refill import render
 from refill.errors import LockHeld, StepFailed
 from refill.sql import literal, table
 
@@ -72,7 +72,7 @@ def is_stale(holder: dict[str, Any], stale_after: float = STALE_AFTER_SECONDS) -
 
 
 def _warn(message: str) -> None:
-    print(f"refill: warning: {message}", file=sys.stderr, flush=True)
+    render.warn(message)
 
 
 def read_holder(warehouse, schema: str) -> dict[str, Any]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from refill import render
 from refill.errors import BadInput, CheckFailed
 from refill.graph import ProjectGraph, by_database
-from refill.phases.canary import scan
+from refill.phases.canary import LEAD_DAYS, Violation, scan
 from refill.plan import month_start
 from refill.session import DbtSession
 from refill.settings import resolve_settings
@@ -37,8 +39,18 @@ def kill_mutations(session: DbtSession, tables: list[str], *, dry_run: bool) -> 
     return 0
 
 
-def run_canaries(session: DbtSession, *, first_month: dt.date, end: dt.date, models: list[str]) -> int:
-    """The project's ``refill_canaries`` (or those of ``models``); exit 3 on a violation."""
+@dataclass(frozen=True)
+class CanaryRun:
+    """What ``refill canary`` scanned and found (``refill.render.canary_text`` prints it)."""
+
+    first_day: dt.date  # 3 days before the first month: a step on the month boundary is inside
+    end: dt.date
+    scans: int
+    violations: list[Violation]
+
+
+def scan_canaries(session: DbtSession, *, first_month: dt.date, end: dt.date, models: list[str]) -> CanaryRun:
+    """The project's ``refill_canaries`` (or those of ``models``) over the window."""
     settings = resolve_settings(session.project_dir, cli_vars=session.cli_vars)
     canaries = [c for c in settings.canaries if not models or c.model in models]
     if not canaries:
@@ -48,11 +60,13 @@ def run_canaries(session: DbtSession, *, first_month: dt.date, end: dt.date, mod
     _models(ProjectGraph.from_manifest(manifest), [c.model for c in canaries])
     start = month_start(first_month)
     violations = [v for canary in canaries for v in scan(session, manifest, canary, start, end)]
-    for v in violations:
-        print(f"  {v.describe()}")
-    print(f"canary {start - dt.timedelta(days=3)}..{end}: {len(canaries)} scan(s), {len(violations)} violation(s)")
-    if violations:
-        raise CheckFailed(f"canary failed: {len(violations)} violation(s)")
+    return CanaryRun(start - dt.timedelta(days=LEAD_DAYS), end, len(canaries), violations)
+
+
+def run_canaries(session: DbtSession, *, first_month: dt.date, end: dt.date, models: list[str]) -> int:
+    """``refill canary``: the scans' result printed; exit 3 on a violation."""
+    run = scan_canaries(session, first_month=first_month, end=end, models=models)
+    render.emit(render.canary_text(run))
+    if run.violations:
+        raise CheckFailed(f"canary failed: {len(run.violations)} violation(s)")
     return 0
-
-

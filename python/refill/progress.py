@@ -32,7 +32,7 @@ def say(text: str = "", *, file: TextIO | None = None) -> None:
         live.clear()
     stream = file or sys.stdout
     for line in text.split("\n"):
-        print(render.clip(line), file=stream, flush=True)
+        render.emit(render.clip(line), stream=stream)
     if live is not None:
         live.draw()
 

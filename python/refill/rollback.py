@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from refill import render
 from refill.errors import BadInput
 from refill.graph import Relation, by_database
 from refill.journal import PENDING, ROLLED_BACK, JournalStore, find_run
@@ -51,13 +52,11 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
         raise BadInput(f"run {run_id} did not rewrite the cohort (--skip-balances-rewrite): nothing to roll back")
     if not journal.is_done("preflight:backup"):
         journal.finish(ROLLED_BACK)
-        print(f"[rollback] run {run_id} stopped before Phase 1 changed anything: nothing to restore", flush=True)
+        render.emit(render.rollback_nothing_to_restore(run_id))
         return 0
     manifest = session.parse()
     with target_locks(session, store.directory, holder_info(run_id, f"rollback of {run_id}")):
-        print(f"[rollback] restoring {len(months)} month(s) of {len(models)} cohort table(s) and {len(view_months)} of"
-              f" {len(views)} materialized-view target(s) from run {run_id}'s backups",
-              flush=True)
+        render.emit(render.rollback_restoring(run_id, len(months), len(models), len(view_months), len(views)))
         restores = [(tables, months), (cohort_tables(plan, list(views)), view_months)]
         for group, group_months in restores:
             for database, names in group.items():
@@ -66,11 +65,11 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
         if any(key.split(":")[0] in _DOWNSTREAM_PHASES and done.get("status") == "ok"
                for key, done in journal.data["steps"].items()):
             tag = plan["tag"]
-            print(f"[rollback] rebuilding the cohort's descendants from the restored months (tag:{tag}+)", flush=True)
+            render.emit(render.rollback_rebuilding(tag))
             session.invoke(["run", "--select", f"tag:{tag}+", "--exclude", f"tag:{tag}"], manifest=manifest)
         for database, names in cohort_tables(plan, models + list(views)).items():
             drop = {"database": database, "tables": names, "suffix": run_id}
             session.run_operation("drop_backups", drop, manifest=manifest)
         journal.finish(ROLLED_BACK)
-    print(f"[rollback] run {run_id} rolled back; the target holds its pre-refill months again", flush=True)
+    render.emit(render.rollback_done(run_id))
     return 0

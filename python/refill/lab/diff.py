@@ -47,18 +47,6 @@ def diff_schemas(warehouse: Warehouse, left: str, right: str, models: Iterable[s
     return results
 
 
-def format_diff(diffs: list[ModelDiff], left: str = "refilled", right: str = "truth") -> str:
-    width = max([len(d.model) for d in diffs] + [5])
-    lines = [f"{'model'.ljust(width)}  {('only ' + left).rjust(14)}  {('only ' + right).rjust(12)}"]
-    for d in diffs:
-        lines.append(f"{d.model.ljust(width)}  {d.only_left:>14}  {d.only_right:>12}")
-    total = sum(d.differing for d in diffs)
-    lines.append(f"{'differing rows'.ljust(width)}  {total:>14}")
-    return "\n".join(lines)
-
-
-
-
 def checksums(warehouse: Warehouse, schemas: Iterable[str]) -> dict[str, tuple[int, int]]:
     """(rows, order-independent hash of every row) of every table in ``schemas``, but
     ``refill_audit``: refill's record of what it audited grows with every run, as a log does,

@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 from typing import Sequence, TextIO
 
+from refill import render
 from refill.errors import BadInput, ExitCode
 from refill.lint.files import project_models, select_files
 from refill.lint.manifest import default_project_dir, load_manifest, manifest_models
 from refill.lint.model import ModelSource
-from refill.lint.report import FORMATS, summary
+from refill.lint.report import FORMATS, skipped_paths, summary
 from refill.lint.runner import default_jobs, lint_models
 
 
@@ -38,7 +39,7 @@ def run_lint(
     workers = (jobs or default_jobs()) if files_mode else 1
     result = lint_models(models, tag=tag, select=set(select) if select else None, jobs=workers)
     out.write(FORMATS[output_format](result))
-    print(summary(result, time.monotonic() - started), file=err)
+    render.emit(summary(result, time.monotonic() - started), stream=err)
     return int(ExitCode.CONTRACT if any(f.fails for f in result.findings) else ExitCode.OK)
 
 
@@ -66,6 +67,5 @@ def _models(paths, project_dir, profiles_dir, target, manifest, parse, err, cli_
         raise BadInput(f"no such file or directory: {', '.join(selection.missing)}")
     if selection.missing:
         # pre-commit passes the files of a change, deleted ones included: nothing to lint there.
-        print(f"refill lint: skipped {len(selection.missing)} path(s) that do not exist: "
-              f"{', '.join(selection.missing)}", file=err)
+        render.emit(skipped_paths(selection.missing), stream=err)
     return selection.models

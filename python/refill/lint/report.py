@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from typing import Callable, Sequence
 
 from refill.lint.finding import Finding
 from refill.lint.runner import LintResult
+from refill.render import wrap
 
 
 def as_text(result: LintResult) -> str:
@@ -58,6 +59,12 @@ def summary(result: LintResult, seconds: float) -> str:
             + (f", {notes} note(s)" if notes else "")
             + f"; {result.models_checked} of {result.models_seen} model(s) carry the refill tag; {seconds:.2f}s")
     return text + (f"; {result.suppressed} suppressed by noqa" if result.suppressed else "")
+
+
+def skipped_paths(missing: Sequence[str]) -> str:
+    """Paths given that do not exist (pre-commit passes a change's deleted files), listed
+    within ``refill.render.LINE_LIMIT`` on continued lines."""
+    return "\n".join(wrap(f"refill lint: skipped {len(missing)} path(s) that do not exist: ", list(missing)))
 
 
 FORMATS: dict[str, Callable[[LintResult], str]] = {"text": as_text, "json": as_json, "github": as_github}

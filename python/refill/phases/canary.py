@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from dataclasses import dataclass
 
+from refill import render
 from refill.phases.check_failure import fail_with_rollback
 from refill.phases.context import RefillPlan, RunContext, Step
 from refill.session import records
@@ -67,12 +67,12 @@ def scan_all(ctx: RunContext) -> list[Violation]:
 def skipped_message(settings) -> str:
     """Why no canary runs: the var is missing, or declared and empty (`[]`)."""
     what = "refill_canaries is empty" if settings.canaries_declared else "no refill_canaries var in the project"
-    return f"refill: warning: {what}: Phase 1.5 and the canary in Phase 4 are skipped"
+    return f"{what}: Phase 1.5 and the canary in Phase 4 are skipped"
 
 
 def steps(plan: RefillPlan) -> list[Step]:
     if not plan.settings.canaries:
-        print(skipped_message(plan.settings), file=sys.stderr)
+        render.warn(skipped_message(plan.settings))
         return []
     def run(ctx: RunContext) -> dict:
         violations = scan_all(ctx)

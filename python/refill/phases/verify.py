@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from refill import audit, checks, model_lineage
+from refill import audit, checks, model_lineage, render
 from refill.errors import BadInput
 from refill.graph import Relation
 from refill.phases import canary
@@ -138,8 +138,8 @@ def verify(ctx: RunContext) -> dict:
         say(f"[phase4] physical duplicates (not damage: FINAL and the next merge read one row per key): "
             f"{db}.{d.relation} partition {d.partition_id} holds {d.duplicates} unmerged duplicate key(s) ({d.key})")
         # a command is printed whole (a clipped one cannot be pasted); merging is a choice, not a step
-        print(f"[phase4]   to merge now: python -m refill dbt run-operation refill.optimize_partitions_final "
-              f"--args {shlex.quote(args)}", flush=True)
+        render.emit(f"[phase4]   to merge now: python -m refill dbt run-operation refill.optimize_partitions_final "
+                    f"--args {shlex.quote(args)}")
     physical = [{"model": name_of.get((db, d.relation), d.relation), "relation": f"{db}.{d.relation}",
                  "partition_id": d.partition_id, "key": d.key, "duplicates": d.duplicates} for db, d in unmerged]
     details = {"models_checked": len(scan.checked), "checked": sorted(scan.checked), "how_checked": scan.checked,
