@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import SEED_GAP, SEED_TODAY, run_refill
+from conftest import REPO_ROOT, SEED_GAP, SEED_TODAY, run_refill
 from refill import engine
 from refill.lab import LAB_PROJECT_DIR
 from refill.lab.diff import diff_schemas
@@ -18,11 +19,19 @@ pytestmark = pytest.mark.engine
 PRICE_FREE_MODELS = {"lab_tokens", "stg_execution_transfers", "int_execution_token_prices_daily"}
 
 
-def test_lab_installs_the_package_with_a_real_dbt_deps():
-    result = run_refill("dbt", "deps", "--project-dir", str(LAB_PROJECT_DIR))
+def test_lab_installs_the_package_with_a_real_dbt_deps(tmp_path):
+    # in a checkout of its own: `dbt deps` deletes dbt_packages/ first, and the other pytest
+    # workers are parsing this checkout's lab meanwhile
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT, repo, symlinks=True,
+                    ignore=shutil.ignore_patterns(".*", "target", "logs", "dbt_packages", "__pycache__", "*.egg-info",
+                                                  "package-lock.yml", "benchmarks"))
+    lab = repo / LAB_PROJECT_DIR.relative_to(REPO_ROOT)
+    result = run_refill("dbt", "deps", "--project-dir", str(lab))
     assert result.returncode == 0, result.stdout + result.stderr
-    installed = LAB_PROJECT_DIR / "dbt_packages" / "refill" / "dbt_project.yml"
-    assert "name: refill" in installed.read_text()
+    installed = lab / "dbt_packages" / "refill"
+    assert installed.resolve() == repo.resolve()  # the lab's packages.yml: `local: ../`
+    assert "name: refill" in (installed / "dbt_project.yml").read_text()
 
 
 def test_incident_zeroes_usd_only_on_the_gap_day(seed_lab):
