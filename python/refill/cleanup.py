@@ -28,7 +28,7 @@ from pathlib import Path
 from refill.errors import BadInput, LockHeld
 from refill.graph import ProjectGraph, by_database
 from refill.journal import PENDING, JournalStore
-from refill.lock import holder_info, is_stale, read_holder
+from refill.target import holder_info, is_stale, journal_store, read_holder, target_locks
 from refill.session import DbtSession
 from refill.sql import table
 from refill.warehouse import Warehouse
@@ -138,11 +138,9 @@ def run_cleanup(
     drop_unjournaled_backups: bool = False,
     state_root: Path | None = None,
 ) -> int:
-    from refill.orchestrator import state_dir, target_locks
-
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target, quiet=True,
                          cli_vars=cli_vars or {})
-    store = JournalStore(state_dir(state_root, session))
+    store = journal_store(state_root, session)
     manifest = session.parse()
     journals = _journals(store)
     with Warehouse(session.credentials, session.project_dir) as warehouse:

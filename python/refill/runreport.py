@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 from refill.audit import MonthAudit
-from refill.journal import Journal, JournalStore, find_run
-from refill.orchestrator import state_dir
+from refill.journal import Journal
+from refill.target import find_run, journal_store
 from refill.session import DbtSession
 
 
@@ -52,7 +52,7 @@ def render_text(journal: Journal) -> str:
 def run_report(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
                state_root: Path | None = None, output_format: str = "text") -> int:
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target)
-    journal = find_run(JournalStore(state_dir(state_root, session)), run_id, session.target_name)
+    journal = find_run(journal_store(state_root, session), run_id, session.target_name)
     if output_format == "json":
         print(json.dumps({**journal.data, "audit": journal_audit(journal)}, indent=2, default=str))
     else:

@@ -11,7 +11,7 @@ import pytest
 
 from refill.errors import ExitCode, LockHeld
 from refill.journal import DONE, FAILED, JournalStore
-from refill.lock import LocalLock, describe, holder_info, is_stale
+from refill.target import LocalLock, describe, holder_info, is_stale
 
 
 def test_same_run_resumes_its_pending_journal(tmp_path):
@@ -49,7 +49,7 @@ def test_journal_writes_are_atomic_files(tmp_path):
 
 
 def _hold_lock_in_child(path):
-    code = ("import sys, time; from refill.lock import LocalLock, holder_info;"
+    code = ("import sys, time; from refill.target import LocalLock, holder_info;"
             "lock = LocalLock(sys.argv[1], holder_info('abc123', 'from 2026-04-17 to 2026-04-27'));"
             "lock.acquire(); print('held', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
