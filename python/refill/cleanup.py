@@ -27,7 +27,7 @@ from pathlib import Path
 
 from refill.errors import BadInput, LockHeld
 from refill.graph import ProjectGraph, by_database
-from refill.journal import PENDING, JournalStore
+from refill.journal import PENDING
 from refill.target import holder_info, is_stale, journal_store, read_holder, target_locks
 from refill.session import DbtSession
 from refill.sql import table
@@ -142,7 +142,7 @@ def run_cleanup(
                          cli_vars=cli_vars or {})
     store = journal_store(state_root, session)
     manifest = session.parse()
-    journals = _journals(store)
+    journals = {journal.run_id: journal.status for journal in store.runs()}
     with Warehouse(session.credentials, session.project_dir) as warehouse:
         holder = read_holder(warehouse, session.schema)
         live = holder if holder and not is_stale(holder) else {}
@@ -175,17 +175,6 @@ def run_cleanup(
             if locks is not None:
                 locks.__exit__(None, None, None)
     return 0
-
-
-def _journals(store: JournalStore) -> dict[str, str]:
-    """run id -> status of every journal of the target on this machine."""
-    runs = store.directory / "runs"
-    found = {}
-    for path in sorted(runs.glob("*.json")) if runs.exists() else []:
-        journal = store.load(path.stem)
-        if journal is not None:
-            found[journal.run_id] = journal.status
-    return found
 
 
 def _print(decisions: list[Decision], schema: str, dry_run: bool, live: dict) -> None:

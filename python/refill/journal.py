@@ -90,7 +90,10 @@ class JournalStore:
         journal.save()
         return journal
 
+    def runs(self) -> list[Journal]:
+        """Every journal of the target on this machine, by run id."""
+        paths = sorted((self.directory / "runs").glob("*.json")) if (self.directory / "runs").exists() else []
+        return [Journal(path, json.loads(path.read_text())) for path in paths]
+
     def pending(self) -> list[Journal]:
-        runs = sorted((self.directory / "runs").glob("*.json")) if (self.directory / "runs").exists() else []
-        journals = [Journal(path, json.loads(path.read_text())) for path in runs]
-        return [j for j in journals if j.status in PENDING]
+        return [j for j in self.runs() if j.status in PENDING]
