@@ -115,7 +115,7 @@ def _plan_miss(speed: dict) -> str:
             f"(a ClickHouse server does not pay it) and {busy:.1f} s its {speed.get('plan_statements', '?')} statements "
             f"(partition keys, row counts, preflight probes); the other {rest:.1f} s is Python in one process: the "
             f"manifest load `dbt ls` also does, plus the lint and compiling the cohort and, twice, the incremental "
-            f"consumers (`build_plan`). "
+            f"consumers (`resolve_plan`). "
             f"{parse} What would close it: one batched warehouse read per database instead of a probe per table, "
             "and one compile of the incremental consumers instead of two, in one dbt invocation")
 

@@ -28,10 +28,10 @@ from refill.cleanup import run_cleanup
 from refill.detect import DetectOptions, detect
 from refill.lab import LAB_PROJECT_DIR
 from refill.lab.simulator import Lab
-from refill.lock import WarehouseLock, holder_info
 from refill.orchestrator import RunOptions, run_refill
 from refill.plan import make_window
 from refill.session import DbtSession
+from refill.target import WarehouseLock, holder_info
 from refill.warehouse import Warehouse
 
 pytestmark = pytest.mark.engine

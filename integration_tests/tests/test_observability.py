@@ -13,10 +13,9 @@ import pytest
 from conftest import SEED_GAP, run_refill
 from lab_hazards import poison_mutation
 from refill import engine
-from refill.journal import DONE, FAILED, JournalStore
-from refill.lock import LOCK_TABLE, holder_info
+from refill.journal import DONE, FAILED
 from refill.lab import LAB_PROJECT_DIR
-from refill.orchestrator import state_dir
+from refill.target import LOCK_TABLE, holder_info, journal_store
 
 pytestmark = pytest.mark.engine
 
@@ -81,7 +80,7 @@ def test_each_hazard_shows_in_its_view(seed_lab):
 
 
 def _journal(lab, run_id: str, status: str) -> None:
-    store = JournalStore(state_dir(lab.work_dir / "state", lab.session()))
+    store = journal_store(lab.work_dir / "state", lab.session())
     store.start(run_id, {"window": {}}, "python -m refill run …").finish(status)
 
 

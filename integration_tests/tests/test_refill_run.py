@@ -109,7 +109,7 @@ def test_seed_two_pass_flow_bakes_2x_into_the_three_layer_cohort(seed_lab):
 def test_without_the_swap_a_single_pass_bakes_duplicates(seed_lab, monkeypatch):
     """Remove the barrier (the write-aside + swap): the cohort appends in one pass, like
     the seed's 'single-pass refill', and with merges stopped the aggregators read 2x."""
-    from refill import orchestrator
+    from refill import plan_resolve
     from refill.lint.parsetime import MonthDependence
     from refill.phases import cohort
 
@@ -117,7 +117,7 @@ def test_without_the_swap_a_single_pass_bakes_duplicates(seed_lab, monkeypatch):
     # their own strategy is the one parsed with the month vars (append), as in the seed's pass:
     # refill_swap ignores the strategy, so refill reuses the plan's parse, whose strategy is the
     # daily delete+insert (a mutation, which never finishes with merges stopped)
-    monkeypatch.setattr(orchestrator, "month_dependent_config", lambda *args, **kwargs: [
+    monkeypatch.setattr(plan_resolve, "month_dependent_config", lambda *args, **kwargs: [
         MonthDependence(name, ("incremental_strategy",), "append under the month vars") for name in COHORT])
     for table in COHORT:
         seed_lab.warehouse.execute(f"SYSTEM STOP MERGES {seed_lab.schema}.{table}")

@@ -367,7 +367,7 @@ def _check_edit(path: Path, new_text: str, expected: dict[str, Any]) -> None:
 # -- the command -----------------------------------------------------------------------
 
 
-def plan_init(options: InitOptions) -> tuple[list[Change], list[str], dict[str, Any]]:
+def propose_init(options: InitOptions) -> tuple[list[Change], list[str], dict[str, Any]]:
     project_dir = Path(options.project_dir).resolve()
     project_file = project_dir / "dbt_project.yml"
     if not project_file.is_file():
@@ -406,7 +406,7 @@ class InitResult:
 
 
 def run_init(options: InitOptions) -> int:
-    changes, warnings, project = plan_init(options)
+    changes, warnings, project = propose_init(options)
     if not options.dry_run:
         for change in changes:
             if change.writes:

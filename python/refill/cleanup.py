@@ -28,8 +28,8 @@ from pathlib import Path
 from refill import render
 from refill.errors import BadInput, LockHeld
 from refill.graph import ProjectGraph, by_database
-from refill.journal import PENDING, JournalStore
-from refill.lock import holder_info, is_stale, read_holder
+from refill.journal import PENDING
+from refill.target import holder_info, is_stale, journal_store, read_holder, target_locks
 from refill.session import DbtSession
 from refill.warehouse import Warehouse
 
@@ -152,13 +152,11 @@ def run_cleanup(
     drop_unjournaled_backups: bool = False,
     state_root: Path | None = None,
 ) -> int:
-    from refill.orchestrator import state_dir, target_locks
-
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target, quiet=True,
                          cli_vars=cli_vars or {})
-    store = JournalStore(state_dir(state_root, session))
+    store = journal_store(state_root, session)
     manifest = session.parse()
-    journals = _journals(store)
+    journals = {journal.run_id: journal.status for journal in store.runs()}
     with Warehouse(session.credentials, session.project_dir) as warehouse:
         holder = read_holder(warehouse, session.schema)
         live = holder if holder and not is_stale(holder) else {}
@@ -191,14 +189,4 @@ def run_cleanup(
                 locks.__exit__(None, None, None)
     return 0
 
-
-def _journals(store: JournalStore) -> dict[str, str]:
-    """run id -> status of every journal of the target on this machine."""
-    runs = store.directory / "runs"
-    found = {}
-    for path in sorted(runs.glob("*.json")) if runs.exists() else []:
-        journal = store.load(path.stem)
-        if journal is not None:
-            found[journal.run_id] = journal.status
-    return found
 

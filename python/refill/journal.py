@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,10 +60,6 @@ class Journal:
         os.replace(tmp, self.path)
 
 
-RUN_ID = re.compile(r"^[0-9a-f]{12}$")
-PENDING_RUN = "pending"  # --run pending: the target's unfinished run, whatever its id
-
-
 class JournalStore:
     """The journals of one target (``<state dir>/runs``)."""
 
@@ -95,38 +90,10 @@ class JournalStore:
         journal.save()
         return journal
 
+    def runs(self) -> list[Journal]:
+        """Every journal of the target on this machine, by run id."""
+        paths = sorted((self.directory / "runs").glob("*.json")) if (self.directory / "runs").exists() else []
+        return [Journal(path, json.loads(path.read_text())) for path in paths]
+
     def pending(self) -> list[Journal]:
-        runs = sorted((self.directory / "runs").glob("*.json")) if (self.directory / "runs").exists() else []
-        journals = [Journal(path, json.loads(path.read_text())) for path in runs]
-        return [j for j in journals if j.status in PENDING]
-
-
-def target_state_dir(root: Path, profile: str, target: str, credentials) -> Path:
-    """Where a target's journals and local lock live: one directory per warehouse + schema."""
-    import hashlib
-
-    identity = "|".join(str(getattr(credentials, key, "") or "") for key in
-                        ("driver", "host", "port", "schema", "chdb_path", "cluster"))
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
-    return Path(root) / f"{profile}.{target}.{credentials.schema}.{digest}"
-
-
-def find_run(store: "JournalStore", run_id: str, target_name: str, *, none_pending: str = "") -> "Journal":
-    """The journal a ``--run`` argument names: a run id, or ``pending`` for the target's
-    unfinished run. Raises BadInput (one line) for a malformed id or a run not found;
-    ``none_pending`` ends the message when ``pending`` finds none."""
-    from refill.errors import BadInput
-
-    if not RUN_ID.match(run_id or "") and run_id != PENDING_RUN:
-        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`) "
-                       f"or '{PENDING_RUN}', got {run_id!r}")
-    if run_id == PENDING_RUN:
-        # a target has at most one unfinished run: `refill run` refuses to start another
-        unfinished = store.pending()
-        if not unfinished:
-            raise BadInput(f"no unfinished refill run on target {target_name}{none_pending}")
-        run_id = unfinished[0].run_id
-    journal = store.load(run_id)
-    if journal is None:
-        raise BadInput(f"no refill run {run_id} on target {target_name} (journals: {store.directory / 'runs'})")
-    return journal
+        return [j for j in self.runs() if j.status in PENDING]

@@ -22,7 +22,6 @@ Pure logic on SQL text and graph facts: no dbt, no warehouse.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Iterable, Mapping
 
 import sqlglot
@@ -43,15 +42,6 @@ _SAME_MONTH_CALLS = {
     "assumenotnull", "tonullable", "identity",
 }
 _SAME_MONTH_UNITS = {"MONTH", "DAY", "HOUR", "MINUTE", "SECOND"}
-
-
-def months_of(first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
-    """The first days of every month [``first``, ``last``] touches, oldest first."""
-    months, month = [], first.replace(day=1)
-    while month <= last:
-        months.append(month)
-        month = (month + dt.timedelta(days=32)).replace(day=1)
-    return tuple(months)
 
 
 def date_columns(partition_by) -> list[str]:

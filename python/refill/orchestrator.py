@@ -1,4 +1,5 @@
-"""``refill run`` / ``refill plan``: resolve the plan from the dbt graph, then run its steps."""
+"""``refill run`` / ``refill plan``: resolve the plan (``refill.plan_resolve``), then run its
+steps under the target's locks (``refill.target``), journaling each."""
 
 from __future__ import annotations
 
@@ -10,21 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from refill import faults, render
-from refill.errors import BadInput, CheckFailed, LockHeld, PreflightProblem, PreflightRefused, RefillError, StepFailed
-from refill.graph import UNMATERIALIZED, ProjectGraph, by_database
-from refill.journal import DONE, FAILED, REFUSED, Journal, JournalStore, target_state_dir
-from refill.lineage_scan import key_columns
-from refill.lock import LocalLock, TargetLocks, holder_info
-from refill.lint import month_dependent_config
-from refill.phases import PHASE_TITLES, all_steps, lineage, models_by_phase, preflight
-from refill.phases import cohort as cohort_phase
-from refill.phases.context import RefillPlan, RunContext, Step, StepResult
+from refill.errors import CheckFailed, LockHeld, PreflightRefused, RefillError
+from refill.journal import DONE, FAILED, REFUSED, Journal
+from refill.phases import PHASE_TITLES, all_steps, models_by_phase
+from refill.phases.context import RunContext, Step, StepResult
 from refill.plan import Window
+from refill.plan_describe import describe_plan
+from refill.plan_resolve import resolve_plan
 from refill.progress import Progress, last_run_durations, say
-from refill.repull import partition_budget
 from refill.session import DbtSession
-from refill.settings import resolve_settings
-from refill.warehouse import Warehouse
+from refill.target import (holder_info, journal_store, refuse_if_held, refuse_other_pending_runs, resume_command,
+                           target_locks)
 
 
 @dataclass(frozen=True)
@@ -92,159 +89,6 @@ def open_session(options: RunOptions) -> DbtSession:
     )
 
 
-def build_plan(options: RunOptions, session: DbtSession, manifest) -> tuple[RefillPlan, ProjectGraph]:
-    """Resolve every phase's models from one parsed manifest; refuse what cannot work.
-
-    Reads the warehouse (partition keys, which tables hold rows) and compiles the
-    incremental consumers twice, but writes nothing: ``plan`` runs this too.
-    """
-    settings = resolve_settings(session.project_dir, prices_model=options.prices_model, tag=options.tag,
-                                cli_vars=session.cli_vars)
-    graph = ProjectGraph.from_manifest(manifest)
-    prices = graph.by_name(settings.prices_model)
-    if prices is None:
-        raise BadInput(f"prices model '{settings.prices_model}' is not a model of this project (--prices-model)")
-    unknown = [name for name in settings.full_refresh if graph.by_name(name) is None]
-    if unknown:
-        raise BadInput(f"var refill_full_refresh names {', '.join(unknown)}, not a model of this project")
-    cohort = graph.tagged(settings.tag)
-    if not cohort and not options.skip_cohort:
-        raise BadInput(f"no model is tagged '{settings.tag}': the cohort is empty (--tag, or --skip-balances-rewrite)")
-    # what Phase 1 (and the coverage check) reads is re-pulled before it: Phase 0.5
-    input_ids = graph.cohort_inputs(prices.unique_id, set() if options.skip_cohort else cohort)
-    problems: list[PreflightProblem] = []  # one pass: every problem of every check, refused together
-    if not options.skip_cohort:
-        problems += preflight.check_graph(graph, cohort, settings.prices_model, repaired_first=input_ids)
-        problems += preflight.check_contract(manifest, settings, session.project_dir, set(graph.names(cohort)))
-        for database, tables in by_database(graph.relations(cohort).values()).items():
-            problems += preflight.check_partitioning(session, manifest, database, set(tables))
-    schema_changes: tuple[str, ...] = ()
-    month_dependent: tuple[tuple[str, str], ...] = ()
-    new_columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    if not options.skip_cohort:
-        month_dependent = tuple((d.model, d.reason) for d in month_dependent_config(
-            manifest, tag=settings.tag, select=set(graph.names(cohort)), project_dir=session.project_dir))
-        # with one parse the audit's compile is this one (same manifest, same vars)
-        audit_names = () if month_dependent else tuple(cohort_phase.audit_models(graph, cohort, prices.unique_id))
-        # last: it compiles the cohort, which the problems above may break. It still runs
-        # when they exist: each attempt on a large project costs a parse, so one refusal
-        # names every class of problem (a compile failure then is one problem more).
-        try:
-            schema_changes, new_columns, drift = preflight.check_schema_drift(
-                session, manifest, graph, cohort, options.window.first_month, also=audit_names)
-        except (BadInput, StepFailed) as exc:
-            if not problems:
-                raise
-            drift = [PreflightProblem("schema-drift", None, "not checked: the cohort does not compile "
-                                      f"({exc.message[:200]}); fix the problems above and plan again")]
-        problems += drift
-    if problems:
-        raise PreflightRefused(problems)
-    selector = ("--select", options.select or f"{settings.prices_model}+", "--exclude", f"tag:{settings.tag}")
-    lineage_ids = set()
-    if not options.skip_lineage:
-        names = session.select(selector, manifest=manifest)
-        if options.select and not names:
-            raise BadInput(f"--select {options.select} matches no model outside tag:{settings.tag}")
-        lineage_ids = {graph.by_name(n).unique_id for n in names if graph.by_name(n)} - input_ids
-    downstream_ids = {uid for uid in graph.descendants(cohort) - cohort if graph.nodes[uid].resource_type == "model"}
-    downstream_ids -= lineage_ids | input_ids
-    budget = partition_budget(lineage.partition_limit(session.credentials))
-    with Warehouse(session.credentials, session.project_dir) as warehouse:
-        how = lineage.plan_models(graph, input_ids | lineage_ids | downstream_ids, options.window, budget=budget,
-                                  warehouse=warehouse, session=session, manifest=manifest,
-                                  full_refresh=settings.full_refresh, cohort=set() if options.skip_cohort else cohort)
-    unique_key = manifest.nodes[prices.unique_id].config.get("unique_key") or ()
-    mv_ids = [uid for uid in graph.topological(input_ids | lineage_ids | downstream_ids)
-              if any(spec.mv_rewrite for spec in how.specs.get(graph.nodes[uid].name, ()))]
-    plan = RefillPlan(
-        window=options.window,
-        settings=settings,
-        project_dir=str(session.project_dir),
-        schema=session.schema,
-        target=session.target_name,
-        cohort_layers=tuple(tuple(graph.names(layer)) for layer in graph.cohort_layers(cohort).layers),
-        lineage_selector=selector,
-        lineage_models=tuple(graph.names(graph.topological(lineage_ids))),
-        downstream_models=tuple(graph.names(graph.topological(downstream_ids))),
-        skip_cohort=options.skip_cohort,
-        skip_lineage=options.skip_lineage,
-        input_models=tuple(graph.names(graph.topological(input_ids))),
-        input_runs=lineage.phase_runs(graph, input_ids, how.specs),
-        lineage_runs=lineage.phase_runs(graph, lineage_ids, how.specs),
-        downstream_runs=lineage.phase_runs(graph, downstream_ids, how.specs),
-        partition_budget=budget,
-        mechanisms=tuple(sorted(how.mechanisms.items())),
-        mv_targets=tuple(graph.names(mv_ids)),
-        mv_months=lineage.mv_months(options.window),
-        # a target fed only by re-pulled models is not backed up: rollback leaves those repaired
-        mv_backups=tuple(graph.names(uid for uid in mv_ids if not options.skip_cohort and graph.ancestors(uid) & cohort)),
-        refused=tuple(how.refused),
-        prices_relation=None if prices.materialized == "ephemeral" else (prices.relation.database, prices.relation.identifier),
-        prices_upstream=tuple(sorted(graph.nodes[uid].name for uid in graph.ancestors(prices.unique_id)
-                                     if graph.nodes[uid].resource_type == "model"
-                                     and graph.nodes[uid].materialized not in UNMATERIALIZED)),
-        prices_unique_key=tuple(c for key in ([unique_key] if isinstance(unique_key, str) else unique_key)
-                                for c in key_columns(f"({key})")),
-        relations=graph.relations({prices.unique_id, *cohort, *input_ids, *lineage_ids, *downstream_ids}),
-        schema_changes=schema_changes,
-        new_columns=new_columns,
-        month_dependent=month_dependent,
-    )
-    return plan, graph
-
-
-def describe_plan(plan: RefillPlan, steps: list[Step], info: dict | None = None, *, verbose: bool = False) -> str:
-    """The plan as the terminal shows it: per phase every model when the phase is small or
-    ``verbose``, else counts by materialization and folder plus the models that need
-    attention (``info``: ``render.model_info(graph)``); no line over ``render.LINE_LIMIT``."""
-    w = plan.window
-    how = dict(plan.mechanisms)
-    info = info or {}
-
-    def models(names) -> list[str]:
-        return render.phase_models(names, info, how, verbose=verbose)
-
-    lines = [
-        f"refill plan {plan.run_id}  (target {plan.target}, schema {plan.schema})",
-        f"  from-date           : {w.from_date}  (gap = {(w.today - w.from_date).days} d, +{w.buffer_days} buffer)",
-        f"  today               : {w.today}",
-        f"  price_lookback_days : {w.lookback_days}",
-        *render.wrap("  affected months     : ", [m.isoformat() for m in w.months]),
-        f"  prices model        : {plan.settings.prices_model}",
-        f"  price entity        : {preflight.describe_entity(plan)}",
-        f"  phase 1 selector    : tag:{plan.settings.tag}" + ("  (skipped)" if plan.skip_cohort else ""),
-        render.abbreviate_statement(f"  phase 2 selector    : {' '.join(plan.lineage_selector)}"
-                                    + ("  (skipped)" if plan.skip_lineage else "")),
-        f"  partitions per run  : {plan.partition_budget or 'no limit'}  (max_partitions_per_insert_block, with a margin)",
-        "  dbt parses          : "
-        + (f"2 (Phase 1 parses again with the month vars: {len(plan.month_dependent)} cohort model(s)' config "
-           "depends on them, see --report)" if plan.month_dependent else
-           "1 (no cohort model's parse-time config depends on the month vars: the plan's manifest serves Phase 1)"),
-    ]
-    if plan.input_models:
-        lines.append(f"\nPhase 0.5 — re-pull what the cohort reads, before Phase 1 and the price-coverage check "
-                     f"({len(plan.input_models)} models, run order)")
-        lines += models(plan.input_models)
-    if not plan.skip_cohort:
-        lines.append(f"\nPhase 1 — cohort rewrite, once per model per month ({len(plan.cohort)} models, "
-                     f"{len(plan.cohort_layers)} layers; each layer reads only final months of the ones above)")
-        for i, layer in enumerate(plan.cohort_layers, 1):
-            lines += render.wrap(f"  layer {i}: ", list(layer))
-        lines += [render.clip(f"  parses again for {model}: {why}") for model, why in plan.month_dependent]
-    if not plan.skip_lineage:
-        lines.append(f"\nPhase 2 — lineage re-pull, run order ({len(plan.lineage_models)} models)")
-        lines += models(plan.lineage_models)
-    lines.append(f"\nPhase 3 — downstream rebuild, run order ({len(plan.downstream_models)} models)")
-    lines += models(plan.downstream_models) or ["  (none: Phase 2 rebuilt every descendant)"]
-    if plan.refused:
-        lines.append(f"\nCannot repair — the run is refused before anything is written ({len(plan.refused)} models)")
-        lines += [render.clip(f"  {p.model}: {p.message}") for p in plan.refused]
-    lines.append("\nStatements" + ("" if verbose else " (models after --select abbreviated; all: --verbose)"))
-    lines += render.statements(steps, verbose=verbose)
-    return "\n".join(render.clip(line) for block in lines for line in block.split("\n"))
-
-
 def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Journal,
             progress: Progress | None = None) -> None:
     progress = progress or Progress(None, live=False)
@@ -305,31 +149,6 @@ def step_table(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def state_dir(root: Path | None, session: DbtSession) -> Path:
-    """The target's journals and local lock (default root: <project>/.refill/state)."""
-    return target_state_dir(root or session.project_dir / ".refill" / "state",
-                            session.profile.profile_name, session.target_name, session.credentials)
-
-
-def target_locks(session: DbtSession, directory: Path, holder: dict) -> TargetLocks:
-    return TargetLocks(directory, holder, lambda: Warehouse(session.credentials, session.project_dir),
-                       session.schema)
-
-
-def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool) -> None:
-    """A refill that stopped half-way owns its months until it is finished or rolled back."""
-    others = [j for j in store.pending() if j.run_id != run_id]
-    if others:
-        other = others[0]
-        raise LockHeld(
-            f"run {other.run_id} ({other.data.get('error') or other.status}) has not finished on this target; "
-            "finish it or roll it back first (the commands below)",
-            next_steps=(f"resume it: {resume_command(other.data.get('command'))}",
-                        f"or restore its backups: python -m refill rollback --run {other.run_id}"))
-    if resume and store.load(run_id) is None:
-        raise BadInput(f"--resume: no interrupted run of this plan ({run_id}) to resume")
-
-
 def open_progress(options: RunOptions, session: DbtSession, log_path: Path) -> Progress:
     """On a terminal (unless ``--dbt-output``): dbt silenced, its lines in ``log_path``, and a
     progress line per phase. Elsewhere dbt prints as always; ``log_path`` gets refill's errors."""
@@ -358,20 +177,17 @@ def next_steps(ctx: RunContext, options: RunOptions, exc: RefillError) -> tuple[
     return (f"fix the cause, then resume: {resume_command(options.command)}", *(f"or {r}" for r in rollback))
 
 
-def resume_command(command: str | None) -> str:
-    """The command that resumes a run started with ``command`` (as its journal records it)."""
-    command = command or "the same command"
-    return command if "--resume" in command.split() else f"{command} --resume"
-
-
 def run_refill(options: RunOptions) -> int:
     started = time.monotonic()
     session = open_session(options)
     manifest = session.parse(reason="the plan")
+    store = journal_store(options.state_dir, session)
     if not options.dry_run:  # a running refill first, by name: planning reads the warehouse it holds
-        LocalLock(state_dir(options.state_dir, session) / "lock", {}).refuse_if_held()
+        refuse_if_held(store.directory)
     try:
-        plan, graph = build_plan(options, session, manifest)
+        plan, graph = resolve_plan(session, manifest, options.window, select=options.select,
+                                   prices_model=options.prices_model, tag=options.tag,
+                                   skip_cohort=options.skip_cohort, skip_lineage=options.skip_lineage)
     except PreflightRefused as refused:
         if options.report_path:  # the problems as data, for whoever reads the report
             Path(options.report_path).write_text(json.dumps({
@@ -401,7 +217,6 @@ def run_refill(options: RunOptions) -> int:
             raise refused
         say("\n--dry-run: nothing was run and nothing was written.")
         return 0
-    store = JournalStore(state_dir(options.state_dir, session))
     holder = holder_info(plan.run_id, plan.summary())
     ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph, state_root=options.state_dir)
     progress = open_progress(options, session, store.directory / "logs" / f"{plan.run_id}.log")

@@ -146,7 +146,7 @@ def counts(values: Iterable[str], top: int = TOP_GROUPS) -> str:
 
 def routine(mechanism: str) -> bool:
     """A mechanism that needs no one's attention: a view re-created, a table rebuilt, one
-    lookback run (the strings ``refill.phases.lineage.plan_models`` writes)."""
+    lookback run (the strings ``refill.phases.lineage.decide_repairs`` writes)."""
     return (mechanism == "" or mechanism.endswith(": read live (re-created)")
             or mechanism.endswith(": rebuilt whole") or mechanism.startswith("lookback var, 1 run(s)"))
 

@@ -13,9 +13,8 @@ from pathlib import Path
 from refill import render
 from refill.errors import BadInput
 from refill.graph import Relation, by_database
-from refill.journal import PENDING, ROLLED_BACK, JournalStore, find_run
-from refill.lock import holder_info
-from refill.orchestrator import state_dir, target_locks
+from refill.journal import PENDING, ROLLED_BACK
+from refill.target import find_run, holder_info, journal_store, target_locks
 from refill.session import DbtSession
 
 _DOWNSTREAM_PHASES = ("phase2", "phase3")
@@ -35,7 +34,7 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
                  cli_vars: dict | None = None) -> int:
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target,
                          artifacts_dir=artifacts_dir, cli_vars=cli_vars or {})
-    store = JournalStore(state_dir(state_root, session))
+    store = journal_store(state_root, session)
     journal = find_run(store, run_id, session.target_name, none_pending=": nothing to roll back")
     run_id = journal.run_id
     if journal.status not in PENDING:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from refill import render
 from refill.audit import MonthAudit
-from refill.journal import Journal, JournalStore, find_run
-from refill.orchestrator import state_dir
+from refill.journal import Journal
+from refill.target import find_run, journal_store
 from refill.session import DbtSession
 
 
@@ -44,6 +44,6 @@ class RunRecord:
 def run_report(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
                state_root: Path | None = None, output_format: str = "text") -> int:
     session = DbtSession(project_dir=project_dir, profiles_dir=profiles_dir, target=target)
-    record = RunRecord.of(find_run(JournalStore(state_dir(state_root, session)), run_id, session.target_name))
+    record = RunRecord.of(find_run(journal_store(state_root, session), run_id, session.target_name))
     render.emit(render.run_record_json(record) if output_format == "json" else render.run_record_text(record))
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from refill.adopt import InitOptions, plan_init
+from refill.adopt import InitOptions, propose_init
 
 REALISTIC = Path(__file__).parent / "fixtures" / "lint" / "realistic"
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def project(tmp_path) -> Path:
 
 
 def planned(project: Path, **options):
-    changes, warnings, _ = plan_init(InitOptions(project_dir=project, package=str(REPO), **options))
+    changes, warnings, _ = propose_init(InitOptions(project_dir=project, package=str(REPO), **options))
     [project_file] = [c for c in changes if c.path.name == "dbt_project.yml"]
     return project_file, warnings
 

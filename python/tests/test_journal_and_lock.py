@@ -11,7 +11,7 @@ import pytest
 
 from refill.errors import ExitCode, LockHeld
 from refill.journal import DONE, FAILED, JournalStore
-from refill.lock import LocalLock, describe, holder_info, is_stale
+from refill.target import LocalLock, describe, holder_info, is_stale
 
 
 def test_same_run_resumes_its_pending_journal(tmp_path):
@@ -49,7 +49,7 @@ def test_journal_writes_are_atomic_files(tmp_path):
 
 
 def _hold_lock_in_child(path):
-    code = ("import sys, time; from refill.lock import LocalLock, holder_info;"
+    code = ("import sys, time; from refill.target import LocalLock, holder_info;"
             "lock = LocalLock(sys.argv[1], holder_info('abc123', 'from 2026-04-17 to 2026-04-27'));"
             "lock.acquire(); print('held', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
@@ -93,3 +93,55 @@ def test_holder_on_another_host_is_stale_when_its_heartbeat_stops():
     assert is_stale(other)
     assert not is_stale({**other, "heartbeat": holder_info("r", "p")["heartbeat"]})
     assert "pid" in describe(other) and os.getpid() == other["pid"]
+
+
+def test_another_pending_run_owns_the_target_until_it_is_finished_or_rolled_back(tmp_path):
+    from refill.errors import BadInput
+    from refill.target import refuse_other_pending_runs
+
+    store = JournalStore(tmp_path)
+    store.start("aaaaaaaaaaaa", {}, "python -m refill run --from-date 2026-04-17").finish(FAILED, "canary failed")
+    with pytest.raises(LockHeld) as held:
+        refuse_other_pending_runs(store, "bbbbbbbbbbbb", resume=False)
+    assert "run aaaaaaaaaaaa (canary failed) has not finished" in held.value.message
+    assert held.value.next_steps == ("resume it: python -m refill run --from-date 2026-04-17 --resume",
+                                     "or restore its backups: python -m refill rollback --run aaaaaaaaaaaa")
+    refuse_other_pending_runs(store, "aaaaaaaaaaaa", resume=True)  # its own run resumes
+    store.load("aaaaaaaaaaaa").finish(DONE)
+    refuse_other_pending_runs(store, "bbbbbbbbbbbb", resume=False)
+    with pytest.raises(BadInput, match="no interrupted run of this plan"):
+        refuse_other_pending_runs(store, "bbbbbbbbbbbb", resume=True)
+
+
+def test_run_pending_finds_the_targets_unfinished_run(tmp_path):
+    from refill.errors import BadInput
+    from refill.target import find_run
+
+    store = JournalStore(tmp_path)
+    with pytest.raises(BadInput, match="no unfinished refill run on target prod: nothing to roll back"):
+        find_run(store, "pending", "prod", none_pending=": nothing to roll back")
+    store.start("cccccccccccc", {}, "cmd")
+    assert find_run(store, "pending", "prod").run_id == "cccccccccccc"
+    assert find_run(store, "cccccccccccc", "prod").run_id == "cccccccccccc"
+    with pytest.raises(BadInput, match="12 hex digits"):
+        find_run(store, "latest", "prod")
+
+
+def test_rollback_cleanup_and_report_reach_the_target_without_the_orchestrator():
+    """They act on a target's runs and locks: importing the run's driver for that made every
+    command depend on every phase (issue #17)."""
+    from test_import_cycles import import_graph
+
+    graph = import_graph()
+
+    def reaches(module: str) -> set[str]:
+        seen, stack = set(), [module]
+        while stack:
+            for imported in graph[stack.pop()] - seen:
+                seen.add(imported)
+                stack.append(imported)
+        return seen
+
+    for command in ("refill.rollback", "refill.cleanup", "refill.runreport"):
+        assert "refill.target" in graph[command]
+        assert "refill.orchestrator" not in reaches(command), command

@@ -164,8 +164,8 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
     from types import SimpleNamespace
 
     from refill.errors import PreflightRefused
-    from refill.orchestrator import RunOptions, build_plan
     from refill.plan import make_window
+    from refill.plan_resolve import resolve_plan
 
     project, manifest, _ = fixture_parse
     broken = copy.deepcopy(manifest)
@@ -174,8 +174,7 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
     balances = broken.nodes["model.lint_fixtures.balances"]
     balances.config.materialized = "materialized_view"
     balances.depends_on.nodes.append("model.lint_fixtures.prices")
-    options = RunOptions(window=make_window(from_date=dt.date(2026, 4, 17), today=dt.date(2026, 4, 27)),
-                         project_dir=project, prices_model="prices")
+    window = make_window(from_date=dt.date(2026, 4, 17), today=dt.date(2026, 4, 27))
     from refill.phases import preflight
 
     # no warehouse here: the schema-drift check, which compiles the cohort and reads its tables,
@@ -185,7 +184,7 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
         # no warehouse here: the partitioning check (engine-tested elsewhere) finds no table to refuse
         session = SimpleNamespace(project_dir=project, schema="lint_fixtures", cli_vars={},
                                   show=lambda sql, manifest: SimpleNamespace(rows=[]))
-        build_plan(options, session, broken)
+        resolve_plan(session, broken, window, prices_model="prices")
     problems = refused.value.problems
     assert refused.value.exit_code == ExitCode.CONTRACT
     assert {p.kind for p in problems} == {"graph", "contract"}

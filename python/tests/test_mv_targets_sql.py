@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from refill.mv_targets import date_columns, month_local_problem, months_of
+from refill.mv_targets import date_columns, month_local_problem
+from refill.plan import months_between
 
 COHORT = ("inc", "volume_daily")
 OTHER = ("inc", "other")
@@ -51,7 +52,7 @@ def test_selects_a_month_rewrite_cannot_prove_are_named_with_the_reason(sql, dat
 
 
 def test_months_and_partition_columns():
-    assert months_of(dt.date(2026, 3, 29), dt.date(2026, 4, 3)) == (dt.date(2026, 3, 1), dt.date(2026, 4, 1))
+    assert months_between(dt.date(2026, 3, 29), dt.date(2026, 4, 3)) == (dt.date(2026, 3, 1), dt.date(2026, 4, 1))
     assert date_columns("toStartOfMonth(date)") == ["date"]
     assert sorted(date_columns(["toYYYYMM(day)", "token"])) == ["day", "token"]
     # a key that subdivides the month by another column: the month column decides
@@ -62,8 +63,8 @@ def test_months_and_partition_columns():
 
 def test_plan_rewrites_mv_targets_after_their_sources_and_backs_up_only_those_on_the_cohort():
     from refill.graph import Node, ProjectGraph
-    from refill.phases.lineage import mv_months, phase_runs, plan_models
-    from refill.plan import make_window
+    from refill.phases.lineage import decide_repairs
+    from refill.plan import make_window, phase_runs
 
     def node(name, *parents, materialized, tags=()):
         return Node(f"model.p.{name}", name, materialized=materialized, tags=frozenset(tags), schema="inc",
@@ -78,9 +79,9 @@ def test_plan_rewrites_mv_targets_after_their_sources_and_backs_up_only_those_on
         node("fct_daily", "volume_by_day", materialized="table"),
     ]})
     window = make_window(from_date=dt.date(2026, 3, 31), today=dt.date(2026, 4, 3), buffer_days=1)
-    assert mv_months(window) == (dt.date(2026, 3, 1), dt.date(2026, 4, 1))
+    assert window.repull_months == (dt.date(2026, 3, 1), dt.date(2026, 4, 1))
     uids = {f"model.p.{n}" for n in ("prices", "volume_by_day", "consumer", "consumer_by_day", "fct_daily")}
-    how = plan_models(g, uids, window, budget=None, warehouse=None, cohort={"model.p.volume_daily"})
+    how = decide_repairs(g, uids, window, budget=None, warehouse=None, cohort={"model.p.volume_daily"})
     assert how.mechanisms["volume_by_day"].startswith("mv-target month rewrite: 2026-03-01, 2026-04-01 of inc.volume_by_day")
     assert "restored by rollback with the cohort" in how.mechanisms["volume_by_day"]
     assert "not backed up" in how.mechanisms["consumer_by_day"]
@@ -96,7 +97,7 @@ def test_plan_rewrites_mv_targets_after_their_sources_and_backs_up_only_those_on
 
 def test_a_view_whose_target_is_not_built_yet_is_created_by_dbt_run():
     from refill.graph import Node, ProjectGraph
-    from refill.phases.lineage import plan_models
+    from refill.phases.lineage import decide_repairs
     from refill.plan import make_window
 
     class Built:  # the warehouse holds volume_by_day's target only
@@ -115,8 +116,8 @@ def test_a_view_whose_target_is_not_built_yet_is_created_by_dbt_run():
              parents=("model.p.volume_daily",)),
     ]})
     window = make_window(from_date=dt.date(2026, 4, 17), today=dt.date(2026, 4, 27))
-    how = plan_models(g, {"model.p.volume_by_day", "model.p.volume_new"}, window, budget=None, warehouse=Built(),
-                      cohort={"model.p.volume_daily"})
+    how = decide_repairs(g, {"model.p.volume_by_day", "model.p.volume_new"}, window, budget=None, warehouse=Built(),
+                         cohort={"model.p.volume_daily"})
     assert how.mechanisms["volume_by_day"].startswith("mv-target month rewrite")
     assert how.mechanisms["volume_new"].startswith("materialized_view not built yet: dbt run creates")
     assert not any(spec.mv_rewrite for spec in how.specs["volume_new"])

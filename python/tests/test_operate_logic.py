@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from refill.adopt import InitOptions, _append_to_block, package_entry, plan_init, shims_text
+from refill.adopt import InitOptions, _append_to_block, package_entry, propose_init, shims_text
 from refill.cleanup import Decision, Orphan, Protection, decide, parse_duration
 from refill.detect import entity_columns, missing_days, repair_command
 from refill.errors import BadInput
@@ -172,9 +172,9 @@ def test_the_package_entry_is_a_path_relative_to_the_project_or_a_git_url(tmp_pa
 def test_init_refuses_bad_names_before_reading_anything(tmp_path):
     (tmp_path / "dbt_project.yml").write_text("name: p\n")
     with pytest.raises(BadInput, match="--tag"):
-        plan_init(InitOptions(project_dir=tmp_path, tag="refill append"))
+        propose_init(InitOptions(project_dir=tmp_path, tag="refill append"))
     with pytest.raises(BadInput, match="no dbt_project.yml"):
-        plan_init(InitOptions(project_dir=tmp_path / "nowhere"))
+        propose_init(InitOptions(project_dir=tmp_path / "nowhere"))
 
 
 def test_the_labs_shims_are_what_init_writes():

@@ -1,4 +1,4 @@
-"""Plan arithmetic: the seed's worked example and the edges around it."""
+"""The window arithmetic: the seed's worked example and the edges around it."""
 
 from __future__ import annotations
 

@@ -9,10 +9,9 @@ import pytest
 
 from refill import render
 from refill.graph import Node, ProjectGraph, Relation
-from refill.orchestrator import describe_plan
 from refill.phases import all_steps, models_by_phase
-from refill.phases.context import RefillPlan
-from refill.plan import make_window
+from refill.plan import RefillPlan, make_window
+from refill.plan_describe import describe_plan
 from refill.repull import Repull, RunSpec
 from refill.settings import Settings
 
@@ -233,7 +232,7 @@ def test_findings_past_twenty_point_to_the_log_of_a_run(monkeypatch, capsys, tmp
 
 
 def test_the_resume_command_adds_resume_once():
-    from refill.orchestrator import resume_command
+    from refill.target import resume_command
 
     assert resume_command("python -m refill run --from-date 2026-04-17") == \
         "python -m refill run --from-date 2026-04-17 --resume"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from refill.graph import ProjectGraph
 from refill.phases import canary, cohort, downstream, finish, lineage, preflight, verify
-from refill.phases.context import RefillPlan, Step
+from refill.phases.context import Step
+from refill.plan import RefillPlan
 
 PHASE_TITLES = {
     preflight.PHASE: "Preflight",

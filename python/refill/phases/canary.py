@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from refill import render
 from refill.phases.check_failure import fail_with_rollback
-from refill.phases.context import RefillPlan, RunContext, Step
-from refill.session import records
+from refill.phases.context import RunContext, Step
+from refill.plan import RefillPlan
 from refill.progress import say
+from refill.session import records
 from refill.settings import Canary
 
 PHASE = "phase1.5"

@@ -26,8 +26,9 @@ import time
 from refill import audit, model_lineage
 from refill.errors import BadInput, StepFailed
 from refill.graph import ProjectGraph
-from refill.phases.context import RefillPlan, RunContext, Step
+from refill.phases.context import RunContext, Step
 from refill.phases.invocation import run_statement
+from refill.plan import RefillPlan
 from refill.price_lineage import tables_of
 from refill.progress import say
 from refill.settings import project_vars

@@ -7,8 +7,9 @@ and are split by their own partitions as Phase 2 is.
 
 from __future__ import annotations
 
-from refill.phases.context import RefillPlan, Step
+from refill.phases.context import Step
 from refill.phases.lineage import run_steps
+from refill.plan import RefillPlan
 
 PHASE = "phase3"
 

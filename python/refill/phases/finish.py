@@ -14,11 +14,12 @@ import json
 from typing import Any
 
 from refill.graph import Relation
-from refill.phases.context import RefillPlan, RunContext, Step
+from refill.phases.context import RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
 from refill.phases.preflight import backup_table_suffix
-from refill.session import records
+from refill.plan import RefillPlan
 from refill.progress import say
+from refill.session import records
 
 PHASE = "finish"
 # what list_leftovers reads of orphan_tables_query

@@ -25,18 +25,17 @@ How each model is re-pulled is decided here, per model:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Iterable
 
 from refill import lineage_scan, mv_targets
 from refill.errors import PreflightProblem
 from refill.graph import UNMATERIALIZED, ProjectGraph, Relation
-from refill.phases.context import RefillPlan, RunContext, Step
-from refill.plan import Window
+from refill.phases.context import RunContext, Step
+from refill.plan import RefillPlan, Repairs, Window
 from refill.progress import say
 from refill.render import abbreviate_statement
 from refill.repull import (
-    DEFAULT_PARTITION_LIMIT, Repull, RunSpec, lookback_specs, microbatch_spec, schedule, split_days, split_months,
+    DEFAULT_PARTITION_LIMIT, Repull, RunSpec, lookback_specs, microbatch_spec, split_days, split_months,
     step_keys, whole_months,
 )
 from refill.sql import literal
@@ -48,28 +47,6 @@ INPUTS_PHASE = "phase0.5"
 def partition_limit(credentials) -> int:
     settings = getattr(credentials, "custom_settings", None) or {}
     return int(settings.get("max_partitions_per_insert_block", DEFAULT_PARTITION_LIMIT))
-
-
-def window_days(window: Window) -> list[dt.date]:
-    """The days a re-pull covers: the lookback's, ending today."""
-    first = window.today - dt.timedelta(days=window.lookback_days - 1)
-    return [first + dt.timedelta(days=i) for i in range(window.lookback_days)]
-
-
-@dataclass
-class RepullPlan:
-    """Per model: its run specs and how it is repaired (for the plan); the refused ones."""
-
-    specs: dict[str, tuple[RunSpec, ...]] = field(default_factory=dict)
-    mechanisms: dict[str, str] = field(default_factory=dict)
-    refused: list[PreflightProblem] = field(default_factory=list)
-
-
-def mv_months(window: Window) -> tuple[dt.date, ...]:
-    """The months of a materialized view's target that a refill rewrites: every month the
-    re-pulled days touch (from the lookback's first day, the buffer included, to today),
-    which holds the cohort's affected months and every day a Phase 2 re-pull re-inserts."""
-    return mv_targets.months_of(window_days(window)[0], window.today)
 
 
 def mv_problems(graph: ProjectGraph, views: list, *, repaired: set[Relation], session, manifest,
@@ -121,9 +98,9 @@ def mv_problems(graph: ProjectGraph, views: list, *, repaired: set[Relation], se
     return problems
 
 
-def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, budget: int | None,
-                warehouse, session=None, manifest=None, check_windows: bool = True,
-                full_refresh: Iterable[str] = (), cohort: Iterable[str] = ()) -> RepullPlan:
+def decide_repairs(graph: ProjectGraph, uids: Iterable[str], window: Window, *, budget: int | None,
+                   warehouse, session=None, manifest=None, check_windows: bool = True,
+                   full_refresh: Iterable[str] = (), cohort: Iterable[str] = ()) -> Repairs:
     """Decide how each of ``uids`` is re-pulled (see the module docstring).
 
     ``warehouse`` counts partitions (reads only); ``session`` and ``manifest`` compile the
@@ -131,8 +108,8 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
     ``check_windows`` is false or no session is given), and the materialized views once.
     ``cohort`` (unique ids) is what Phase 1 rewrites: a view reading it is repaired here.
     """
-    result = RepullPlan()
-    days = window_days(window)
+    result = Repairs()
+    days = window.repull_days
     base = lookback_specs(window.today, window.lookback_days, [])
     nodes = [graph.nodes[uid] for uid in uids]
     rebuilt = set(full_refresh)
@@ -143,7 +120,7 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
         repaired = {graph.nodes[u].relation for u in {*uids, *cohort} if graph.nodes[u].materialized not in UNMATERIALIZED}
         view_problems = mv_problems(graph, views, repaired=repaired, session=session, manifest=manifest,
                                     full_refresh=rebuilt)
-    months = mv_months(window)
+    months = window.repull_months
     unbuilt = set()  # a view whose target does not exist yet: dbt run creates it with catch-up
     if views and warehouse is not None:
         pairs = ", ".join(f"({literal(n.relation.database)}, {literal(n.relation.identifier)})" for n in views)
@@ -218,14 +195,6 @@ def plan_models(graph: ProjectGraph, uids: Iterable[str], window: Window, *, bud
                 + (f", at most {budget} per run" if budget and len(chunks) > 1 else "")
             )
     return result
-
-
-def phase_runs(graph: ProjectGraph, uids: Iterable[str], specs: dict[str, tuple[RunSpec, ...]]) -> tuple[Repull, ...]:
-    """The dbt runs of a phase's models, in graph order (see ``refill.repull.schedule``)."""
-    order = graph.topological(uids)
-    members = set(order)
-    upstream = {graph.nodes[u].name: graph.names(graph.ancestors(u) & members) for u in order}
-    return tuple(schedule(graph.names(order), upstream, specs))
 
 
 MV_MATERIALIZATION = "refill_mv_swap"

@@ -18,8 +18,9 @@ from refill.detect import ENTITY_VAR, entity_columns, missing_days, priced_entit
 from refill.errors import ExitCode, PreflightProblem, PreflightRefused
 from refill.graph import ProjectGraph
 from refill.phases.cohort import month_vars
-from refill.phases.context import RefillPlan, RunContext, Step
+from refill.phases.context import RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
+from refill.plan import RefillPlan
 from refill.session import records
 from refill.progress import say
 from refill.sql import table

@@ -13,9 +13,10 @@ from refill.errors import BadInput
 from refill.graph import Relation
 from refill.phases import canary
 from refill.phases.check_failure import fail_with_rollback
-from refill.phases.context import RefillPlan, RunContext, Step
-from refill.settings import project_vars
+from refill.phases.context import RunContext, Step
+from refill.plan import RefillPlan
 from refill.progress import say
+from refill.settings import project_vars
 from refill.sql import ident, literal
 
 PHASE = "phase4"

@@ -1,4 +1,6 @@
-"""One refill per target at a time.
+"""The target (one warehouse + schema of a dbt profile): its state directory, the locks that
+let one refill at a time hold it, its run journals, and the rule that a run which stopped
+half-way owns its months until it is finished or rolled back.
 
 Two locks, because they guard different things:
 
@@ -15,18 +17,26 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import json
 import os
+import re
 import socket
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
 from refill import render
-from refill.errors import LockHeld, StepFailed
+from refill.errors import BadInput, LockHeld, StepFailed
+from refill.journal import Journal, JournalStore
+from refill.session import DbtSession
 from refill.sql import literal, table
+from refill.warehouse import Warehouse
 
 LOCK_TABLE = "__refill_lock"
+LOCK_FILE = "lock"  # in the state directory
+RUN_ID = re.compile(r"^[0-9a-f]{12}$")
+PENDING_RUN = "pending"  # --run pending: the target's unfinished run, whatever its id
 HEARTBEAT_SECONDS = 30
 STALE_AFTER_SECONDS = 300
 
@@ -35,20 +45,22 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def holder_info(run_id: str, plan_summary: str) -> dict[str, Any]:
+def holder_info(run_id: str, doing: str) -> dict[str, Any]:
+    """Who holds the target: this process, for ``run_id``; ``doing`` says what in a few words
+    (a refill's plan summary, "rollback of …")."""
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "started": _now().isoformat(timespec="seconds"),
         "heartbeat": _now().isoformat(timespec="seconds"),
         "run_id": run_id,
-        "plan": plan_summary,
+        "doing": doing,
     }
 
 
 def describe(holder: dict[str, Any]) -> str:
     return (f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started {holder.get('started', '?')}, "
-            f"run {holder.get('run_id', '?')} ({holder.get('plan', '?')})")
+            f"run {holder.get('run_id', '?')} ({holder.get('doing', '?')})")
 
 
 def process_alive(pid: int) -> bool:
@@ -225,7 +237,7 @@ class TargetLocks:
 
     def __init__(self, state_dir: Path, holder: dict[str, Any], open_warehouse: Callable[[], Any],
                  schema: str) -> None:
-        self.local = LocalLock(Path(state_dir) / "lock", holder)
+        self.local = LocalLock(Path(state_dir) / LOCK_FILE, holder)
         self.remote = WarehouseLock(open_warehouse, schema, holder)
         self._remote_held = False
 
@@ -245,3 +257,77 @@ class TargetLocks:
                 self.remote.release()
         finally:
             self.local.release()
+
+
+# -- the state directory -------------------------------------------------------------------
+
+def state_dir(root: Path | None, session: DbtSession) -> Path:
+    """Where the target's journals and local lock live: one directory per warehouse + schema
+    under ``root`` (default: <project>/.refill/state)."""
+    credentials = session.credentials
+    identity = "|".join(str(getattr(credentials, key, "") or "") for key in
+                        ("driver", "host", "port", "schema", "chdb_path", "cluster"))
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
+    root = root or session.project_dir / ".refill" / "state"
+    return Path(root) / f"{session.profile.profile_name}.{session.target_name}.{credentials.schema}.{digest}"
+
+
+def journal_store(root: Path | None, session: DbtSession) -> JournalStore:
+    """The target's run journals (see ``state_dir``)."""
+    return JournalStore(state_dir(root, session))
+
+
+# -- the locks -----------------------------------------------------------------------------
+
+def target_locks(session: DbtSession, directory: Path, holder: dict) -> TargetLocks:
+    """Both locks of the target whose state directory is ``directory``, for ``holder``."""
+    return TargetLocks(directory, holder, lambda: Warehouse(session.credentials, session.project_dir),
+                       session.schema)
+
+
+def refuse_if_held(directory: Path) -> None:
+    """LockHeld naming the holder when a refill on this machine holds the target now; takes nothing."""
+    LocalLock(Path(directory) / LOCK_FILE, {}).refuse_if_held()
+
+
+# -- pending runs --------------------------------------------------------------------------
+
+def resume_command(command: str | None) -> str:
+    """The command that resumes a run started with ``command`` (as its journal records it)."""
+    command = command or "the same command"
+    return command if "--resume" in command.split() else f"{command} --resume"
+
+
+def refuse_other_pending_runs(store: JournalStore, run_id: str, *, resume: bool) -> None:
+    """A refill that stopped half-way owns its months until it is finished or rolled back:
+    LockHeld naming how to do either when another run of the target is pending; BadInput
+    for ``resume`` when ``run_id`` has no journal to resume."""
+    others = [j for j in store.pending() if j.run_id != run_id]
+    if others:
+        other = others[0]
+        raise LockHeld(
+            f"run {other.run_id} ({other.data.get('error') or other.status}) has not finished on this target; "
+            "finish it or roll it back first (the commands below)",
+            next_steps=(f"resume it: {resume_command(other.data.get('command'))}",
+                        f"or restore its backups: python -m refill rollback --run {other.run_id}"))
+    if resume and store.load(run_id) is None:
+        raise BadInput(f"--resume: no interrupted run of this plan ({run_id}) to resume")
+
+
+def find_run(store: JournalStore, run_id: str, target_name: str, *, none_pending: str = "") -> Journal:
+    """The journal a ``--run`` argument names: a run id, or ``pending`` for the target's
+    unfinished run. Raises BadInput (one line) for a malformed id or a run not found;
+    ``none_pending`` ends the message when ``pending`` finds none."""
+    if not RUN_ID.match(run_id or "") and run_id != PENDING_RUN:
+        raise BadInput(f"--run must be a refill run id (12 hex digits, printed by `refill run`) "
+                       f"or '{PENDING_RUN}', got {run_id!r}")
+    if run_id == PENDING_RUN:
+        # a target has at most one unfinished run: `refill run` refuses to start another
+        unfinished = store.pending()
+        if not unfinished:
+            raise BadInput(f"no unfinished refill run on target {target_name}{none_pending}")
+        run_id = unfinished[0].run_id
+    journal = store.load(run_id)
+    if journal is None:
+        raise BadInput(f"no refill run {run_id} on target {target_name} (journals: {store.directory / 'runs'})")
+    return journal
