@@ -293,7 +293,8 @@ def trace_models(
                 dependence = PriceDependence()
                 # carried-forward state: reading {{ this }} feeds the answer back; any other
                 # model's first answer is final (its sources are all known already)
-                reads_itself = own is not None and own in {(db.lower(), t.lower()) for db, t in tables_of(sql)}
+                reads_itself = own is not None and any((t.db.lower(), t.name.lower()) == own
+                                                       for t in tree.find_all(exp.Table))
                 for _ in range(5 if reads_itself else 1):
                     if own is not None:
                         known[own] = dependence

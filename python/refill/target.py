@@ -83,10 +83,6 @@ def is_stale(holder: dict[str, Any], stale_after: float = STALE_AFTER_SECONDS) -
     return (_now() - beat).total_seconds() > stale_after
 
 
-def _warn(message: str) -> None:
-    render.warn(message)
-
-
 def read_holder(warehouse, schema: str) -> dict[str, Any]:
     """The holder recorded in ``__refill_lock``'s comment, or {} when nobody holds the target.
 
@@ -121,7 +117,7 @@ class LocalLock:
             raise LockHeld(f"another refill holds this target: {describe(self._read())}") from None
         previous = self._read()
         if previous:
-            _warn(f"taking over a stale refill lock ({describe(previous)}): its process is gone")
+            render.warn(f"taking over a stale refill lock ({describe(previous)}): its process is gone")
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(self.holder).encode(), 0)
         os.fsync(fd)
@@ -202,7 +198,7 @@ class WarehouseLock:
                 current = self.current_holder()
                 if attempt == 2 or not is_stale(current, self.stale_after):
                     raise LockHeld(f"another refill holds this target: {describe(current)}") from None
-                _warn(f"taking over a stale refill lock ({describe(current)})")
+                render.warn(f"taking over a stale refill lock ({describe(current)})")
                 self._warehouse.execute(f"DROP TABLE IF EXISTS {self.relation}{self._warehouse.on_cluster()} SYNC")
         self._thread = threading.Thread(target=self._beat, name="refill-lock-heartbeat", daemon=True)
         self._thread.start()
@@ -219,7 +215,7 @@ class WarehouseLock:
                     " SETTINGS alter_sync = 2"
                 )
             except StepFailed as exc:  # a missed beat only ages the lock; the refill goes on
-                _warn(f"could not refresh the refill lock: {exc.message}")
+                render.warn(f"could not refresh the refill lock: {exc.message}")
 
     def release(self) -> None:
         self._stop.set()

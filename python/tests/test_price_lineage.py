@@ -170,3 +170,18 @@ def test_each_model_is_qualified_once_and_its_tree_serves_the_grain_walk(monkeyp
     assert len(qualified_sql) == 2
     assert grain_of(weekly, "week", schema, tree=trees["weekly"]) == grain_of(weekly, "week", schema)
     assert trees["weekly"].sql(dialect="clickhouse") == before  # the walk left the shared tree as it was
+
+
+def test_a_model_reading_its_own_table_is_traced_until_its_answer_stops_growing():
+    """``carried`` takes yesterday's ``fresh_usd`` from {{ this }}: only a second round over the
+    model's own answer sees that it derives from prices too."""
+    sql = """
+    WITH prev AS (SELECT token, argMax(fresh_usd, date) AS fresh_usd FROM inc.carry GROUP BY token)
+    SELECT t.day AS date, t.token AS token, t.amount * p.price AS fresh_usd, prev.fresh_usd AS carried
+    FROM raw.transfers AS t LEFT JOIN inc.prices AS p ON p.date = t.day LEFT JOIN prev ON prev.token = t.token
+    """
+    schema = {**SCHEMA, "inc": {**SCHEMA["inc"], "carry": {"date": "Date", "token": "String", "fresh_usd": "Float64",
+                                                            "carried": "Float64"}}}
+    traced = trace_models(["prices", "carry"], {"carry": sql}, {"prices": ("inc", "prices"), "carry": ("inc", "carry")},
+                          schema, {"prices": ALL})
+    assert traced["carry"].columns == {"fresh_usd", "carried"}
