@@ -82,6 +82,17 @@ def test_refill_equals_fresh_build_after_the_seed_gap(seed_lab):
     assert seed_lab.warehouse.scalar(unpriced) == 0
 
 
+def test_one_run_starts_the_embedded_engine_once(boundary_lab):
+    """Was 4 starts: the plan's dbt show, its schema-drift and repull reads each opened the
+    engine and let it stop, then the lock opened it again; each start loads every table."""
+    assert differing(boundary_lab)
+    boundary_lab.close()  # the lab's own connection would keep the engine running for the run
+    before = engine.starts()
+    assert refill(boundary_lab, BOUNDARY_GAP, BOUNDARY_TODAY) == 0
+    assert engine.starts() - before == 1
+    assert differing(boundary_lab) == {}
+
+
 def test_refill_equals_fresh_build_after_gap_across_month_boundary(boundary_lab):
     assert differing(boundary_lab)
     assert refill(boundary_lab, BOUNDARY_GAP, BOUNDARY_TODAY) == 0
