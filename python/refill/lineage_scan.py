@@ -123,10 +123,10 @@ def windows_ignoring_lookback(session, manifest, names: Sequence[str], lookback_
 
     One compile of all of them with ``WINDOW_PROBE_DAYS``; a model whose SQL then holds that
     number follows the var (``follows_probe``). Only the others (a window the var reaches as a
-    computed date, or not at all) are compiled again with the next value and compared: in a
-    project whose windows call the package's filter, one compile instead of two. Neither can be
-    shared with the month compile, whose ``start_month`` switches the filter macro's branch.
-    ``lookback_days`` is the run's value (kept for the callers; the probe replaces it)."""
+    computed date, or not at all) are compiled again with ``lookback_days`` (the run's value)
+    and compared: in a project whose windows call the package's filter, one compile instead of
+    two. Neither can be shared with the month compile, whose ``start_month`` switches the filter
+    macro's branch."""
     if not names:
         return []
     first = session.compile(names, manifest=manifest, vars={"price_lookback_days": WINDOW_PROBE_DAYS},
@@ -135,5 +135,7 @@ def windows_ignoring_lookback(session, manifest, names: Sequence[str], lookback_
               and not follows_probe(first[n].compiled_code or "", getattr(first[n], "raw_code", "") or "")]
     if not unsure:
         return []
-    second = compiled_sql(session, manifest, unsure, {"price_lookback_days": WINDOW_PROBE_DAYS + 1})
+    # the run's own value against the probe: a window that clamps the var still differs
+    other = lookback_days if lookback_days != WINDOW_PROBE_DAYS else lookback_days + 1
+    second = compiled_sql(session, manifest, unsure, {"price_lookback_days": other})
     return sorted(n for n in unsure if first[n].compiled_code == second.get(n))

@@ -22,9 +22,10 @@ def resolve_plan(session: DbtSession, manifest, window: Window, *, select: str |
     """The plan of the project ``manifest`` parses, and its graph.
 
     Reads the warehouse (partition keys, which tables hold rows) through ``warehouse`` (the
-    run's, left open; else connections of its own) and compiles the incremental consumers twice,
-    but writes nothing: ``refill plan`` runs this too. BadInput for flags or vars that name
-    nothing; PreflightRefused with every problem of the cohort's checks."""
+    run's, left open; else connections of its own) and compiles the incremental consumers (a
+    second time only those whose window the first compile cannot tell), but writes nothing:
+    ``refill plan`` runs this too. BadInput for flags or vars that name nothing;
+    PreflightRefused with every problem of the cohort's checks."""
     settings = resolve_settings(session.project_dir, prices_model=prices_model, tag=tag, cli_vars=session.cli_vars)
     graph = ProjectGraph.from_manifest(manifest)
     scope = cohort_scope(graph, settings, skip_cohort=skip_cohort)
