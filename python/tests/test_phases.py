@@ -22,10 +22,10 @@ from refill.rollback import rebuilt_from_cohort
 from test_build_plan import WINDOW, plan_of, project, scope_of
 
 
-def recount_module(ran: list[str]) -> types.ModuleType:
-    """What a newcomer writes as ``refill/phases/recount.py``: a key, its steps, its Phase."""
-    module = types.ModuleType("refill.phases.recount")
-    module.KEY = "phase3.5"
+def throwaway_module(ran: list[str]) -> types.ModuleType:
+    """What a newcomer writes as ``refill/phases/<name>.py``: a key, its steps, its Phase."""
+    module = types.ModuleType("refill.phases.throwaway")
+    module.KEY = "throwaway"
 
     def steps(plan, graph):
         return [Step(key=f"{module.KEY}:marts", phase=module.KEY, title="recount the marts",
@@ -33,29 +33,29 @@ def recount_module(ran: list[str]) -> types.ModuleType:
                      action=lambda ctx: ran.append(ctx.plan.run_id) or {"rows": 3})]
 
     module.steps = steps
-    module.PHASE = Phase(module.KEY, "Phase 3.5: recount", steps, rebuilds_from_cohort=True)
+    module.PHASE = Phase(module.KEY, "Throwaway: recount the marts", steps, rebuilds_from_cohort=True)
     return module
 
 
 @pytest.fixture
-def recount(monkeypatch):
-    """The recount phase, one line in the tuple: after Phase 3, before Phase 4."""
+def throwaway(monkeypatch):
+    """The throwaway phase, one line in the tuple: right after Phase 3."""
     ran: list[str] = []
-    module = recount_module(ran)
+    module = throwaway_module(ran)
     order = list(phases.PHASES)
     order.insert(order.index(downstream.PHASE) + 1, module.PHASE)
     monkeypatch.setattr(phases, "PHASES", tuple(order))
     return module, ran
 
 
-def test_a_phase_added_to_the_tuple_runs_in_its_place_titled_and_journaled(recount, tmp_path, capsys):
-    module, ran = recount
+def test_a_phase_added_to_the_tuple_runs_in_its_place_titled_and_journaled(throwaway, tmp_path, capsys):
+    module, ran = throwaway
     graph = project()
     plan = plan_of(graph, scope_of(graph))
     planned = phases.planned(plan, graph)
     keys = [phase.key for phase, _ in planned]
-    assert keys.index("phase3.5") == keys.index(downstream.KEY) + 1 == keys.index(verify.KEY) - 1
-    assert [s.key for s in phases.all_steps(plan, graph)].count("phase3.5:marts") == 1
+    assert keys.index("throwaway") == keys.index(downstream.KEY) + 1 and keys.index(verify.KEY) > keys.index("throwaway")
+    assert [s.key for s in phases.all_steps(plan, graph)].count("throwaway:marts") == 1
 
     journal = JournalStore(tmp_path).start(plan.run_id, {}, "python -m refill run")
     ctx = RunContext(plan=plan, session=None, manifest=None, graph=graph)
@@ -64,32 +64,32 @@ def test_a_phase_added_to_the_tuple_runs_in_its_place_titled_and_journaled(recou
     execute(ctx, only, report, journal, TerminalObserver(Progress(None, live=False), plan.run_id))
     assert ran == [plan.run_id]
     out = capsys.readouterr().out
-    assert "=== Phase 3.5: recount ===" in out and "[phase3.5:marts] OK in" in out
+    assert "=== Throwaway: recount the marts ===" in out and "[throwaway:marts] OK in" in out
     assert [(r.key, r.phase, r.status, r.details) for r in report.steps] == [
-        ("phase3.5:marts", "phase3.5", "ok", {"rows": 3})]
-    assert JournalStore(tmp_path).load(plan.run_id).data["steps"]["phase3.5:marts"]["status"] == "ok"
+        ("throwaway:marts", "throwaway", "ok", {"rows": 3})]
+    assert JournalStore(tmp_path).load(plan.run_id).data["steps"]["throwaway:marts"]["status"] == "ok"
 
     # a resumed attempt skips it: the journal has it as done
     execute(ctx, only, RunReport(plan={}), journal, TerminalObserver(Progress(None, live=False), plan.run_id))
     assert ran == [plan.run_id]
-    assert f"[phase3.5:marts] done by an earlier attempt of run {plan.run_id}: skipped" in capsys.readouterr().out
+    assert f"[throwaway:marts] done by an earlier attempt of run {plan.run_id}: skipped" in capsys.readouterr().out
 
 
-def test_rollback_asks_the_phases_which_rebuild_from_the_cohort(recount):
+def test_rollback_asks_the_phases_which_rebuild_from_the_cohort(throwaway):
     steps = {"preflight:backup": {"status": "ok"}, "phase1:2026-03-01": {"status": "ok"},
-             "phase1.5": {"status": "ok"}, "phase3.5:marts": {"status": "ok"}}
-    assert rebuilt_from_cohort(steps) == ["phase3.5:marts"]
-    assert rebuilt_from_cohort({**steps, "phase3.5:marts": {"status": "failed"}}) == []
+             "phase1.5": {"status": "ok"}, "throwaway:marts": {"status": "ok"}}
+    assert rebuilt_from_cohort(steps) == ["throwaway:marts"]
+    assert rebuilt_from_cohort({**steps, "throwaway:marts": {"status": "failed"}}) == []
     assert rebuilt_from_cohort({"phase2:1/2": {"status": "ok"}, "phase3": {"status": "ok"},
                                 "phase0.5": {"status": "ok"}}) == ["phase2:1/2", "phase3"]
 
 
 def test_a_step_keyed_outside_its_phase_is_refused_when_the_steps_are_built(monkeypatch):
-    stray = Phase("phase3.5", "Phase 3.5: recount", lambda plan, graph: [
-        Step(key="recount", phase="phase3.5", title="recount", statements=(), action=lambda ctx: None)])
+    stray = Phase("throwaway", "Throwaway", lambda plan, graph: [
+        Step(key="recount", phase="throwaway", title="recount", statements=(), action=lambda ctx: None)])
     monkeypatch.setattr(phases, "PHASES", (*phases.PHASES, stray))
     graph = project()
-    with pytest.raises(ValueError, match="phase3.5: step\\(s\\) recount must"):
+    with pytest.raises(ValueError, match="throwaway: step\\(s\\) recount must"):
         phases.all_steps(plan_of(graph, scope_of(graph)), graph)
 
 
