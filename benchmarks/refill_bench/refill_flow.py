@@ -1,13 +1,12 @@
 """refill's recovery flow, as its operator runs it: ``refill run`` in one process.
 
 The flow is ``refill.orchestrator.run_refill`` — what ``python -m refill run --from-date
-… --report …`` calls — in a fresh process. The only addition is a clock around each
-step's action, so the harness can split the wall time by phase.
+… --report …`` calls — in a fresh process. The only addition is a clock, an observer of the
+run told when each step's action starts, so the harness can split the wall time by phase.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import os
@@ -22,20 +21,16 @@ from refill_bench.measure import DBT_ENV
 REPORT_FILE = "refill-report.json"
 
 
-def _instrument(clock: PhaseClock) -> None:
-    """Time each step: the clock moves to a step's phase when its action starts."""
-    from refill import orchestrator
+def _step_clock(clock: PhaseClock):
+    """An observer of the run (refill.observer.RunObserver) that moves the clock to a step's
+    phase when its action starts."""
+    from refill.observer import RunObserver
 
-    all_steps = orchestrator.all_steps
-
-    def timed(step):
-        def action(ctx):
+    class StepClock(RunObserver):
+        def step_started(self, step) -> None:
             clock.start(step.phase)
-            return step.action(ctx)
 
-        return dataclasses.replace(step, action=action)
-
-    orchestrator.all_steps = lambda plan, graph: [timed(step) for step in all_steps(plan, graph)]
+    return StepClock()
 
 
 def _time_audit_trace(spans: list[tuple[float, float]]) -> None:
@@ -46,7 +41,7 @@ def _time_audit_trace(spans: list[tuple[float, float]]) -> None:
     audit_var = cohort.audit_var
 
     def timed(ctx):
-        fresh = getattr(ctx, "_audit_var", None) is None
+        fresh = ctx.audit_var is None
         if fresh:
             # the cohort's refill-mode parse, which audit_var asks for first: Phase 1 needs it
             # whatever the audit does (it is cached on ctx), so it is not the audit's cost
@@ -71,7 +66,6 @@ def run(spec: FlowSpec) -> FlowOutcome:
     run_dir = spec.run_path
     os.environ.update({**DBT_ENV, "REFILL_QUERY_LOG": str(run_dir / QUERY_LOG_FILE)})
     clock = PhaseClock()
-    _instrument(clock)
     trace_spans: list[tuple[float, float]] = []
     _time_audit_trace(trace_spans)
     options = RunOptions(window=spec.window, project_dir=Path(spec.project_dir),
@@ -81,7 +75,7 @@ def run(spec: FlowSpec) -> FlowOutcome:
     outcome = FlowOutcome(flow="refill", started=time.time(), ended=0)
     clock.start("plan")
     try:
-        outcome.exit_code = run_refill(options)
+        outcome.exit_code = run_refill(options, observer=_step_clock(clock))
     except RefillError as exc:
         outcome.exit_code = int(exc.exit_code)
         outcome.notes.append(f"refill failed: {exc.message}")

@@ -10,6 +10,7 @@ its exit code, one line naming the model and what to do, and every table unchang
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -159,6 +160,11 @@ def test_a_consumer_with_a_hand_written_window_is_refused_before_anything_is_wri
     assert result.returncode == 5, result.stdout[-3000:] + result.stderr[-3000:]
     (line,) = error_lines(result)
     assert "volume_by_block_date" in line and "price_lookback_days" in line, line
+    # the refusal is the run's first journaled step: the journal says refused, and why
+    (journal,) = [json.loads(path.read_text()) for path in (project.root / "state").glob("*/runs/*.json")]
+    refusal = journal["steps"]["preflight:refusals"]
+    assert (journal["status"], list(journal["steps"]), refusal["status"]) == ("refused", ["preflight:refusals"], "failed")
+    assert [p["model"] for p in refusal["details"]["problems"]] == ["volume_by_block_date"]
     with project:
         assert project.checksums() == before
 

@@ -74,6 +74,11 @@ class PreflightRefused(RefillError):
         more = f" (+{len(self.problems) - 1} more problem(s), listed above)" if len(self.problems) > 1 else ""
         super().__init__(first + more)
 
+    @property
+    def details(self) -> dict:
+        """The problems as data, for the refusing step's journal entry and ``--report``."""
+        return {"problems": [p.as_dict() for p in self.problems]}
+
 
 @dataclass(frozen=True)
 class PreflightProblem:

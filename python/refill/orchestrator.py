@@ -8,13 +8,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from refill import faults, render
+from refill import faults, phases, render
+from refill.audit import MonthAudit
 from refill.errors import CheckFailed, LockHeld, PreflightRefused, RefillError
 from refill.journal import DONE, FAILED, REFUSED, Journal
-from refill.phases import PHASE_TITLES, all_steps, models_by_phase
-from refill.phases.context import RunContext, Step, StepResult
+from refill.observer import Observers, RunObserver, TerminalObserver
+from refill.phases import preflight
+from refill.phases.context import Phase, RunContext, Step, StepResult
 from refill.plan import Window
 from refill.plan_describe import describe_plan
 from refill.plan_resolve import resolve_plan
@@ -77,6 +79,9 @@ class RunReport:
         """Every cohort month's audit before publish, in run order (see refill.audit)."""
         return [entry for s in self.steps for entry in s.details.get("audit", [])]
 
+    def month_audits(self) -> list[MonthAudit]:
+        return [MonthAudit.from_dict(entry) for entry in self.audit()]
+
 
 def open_session(options: RunOptions) -> DbtSession:
     return DbtSession(
@@ -90,64 +95,37 @@ def open_session(options: RunOptions) -> DbtSession:
     )
 
 
-def execute(ctx: RunContext, steps: list[Step], report: RunReport, journal: Journal,
-            progress: Progress | None = None) -> None:
-    progress = progress or Progress(None, live=False)
-    expected = models_by_phase(ctx.plan)
-    per_phase: dict[str, int] = {}
-    for step in steps:
-        per_phase[step.phase] = per_phase.get(step.phase, 0) + 1
-    phase_started: dict[str, float] = {}
-    current = None
-    for step in steps:
-        if step.phase != current:
-            progress.end_phase()
-            current = step.phase
-            phase_started[current] = time.monotonic()
-            say(f"\n=== {PHASE_TITLES[current]} ===")
-            progress.start_phase(PHASE_TITLES[current], expected.get(current, []), per_phase[current])
-        result = StepResult(step.key, step.phase, step.title)
-        report.steps.append(result)
-        if journal.is_done(step.key) and not step.repeat_on_resume:
-            result.status = "skipped"
-            say(f"[{step.key}] done by an earlier attempt of run {journal.run_id}: skipped")
-            progress.step_done()
-            continue
-        started = time.monotonic()
-        faults.at_step(step.key, "before")
-        try:
-            result.details = step.action(ctx) or {}
-            result.status = "ok"
-        except RefillError as exc:
-            result.status = "failed"
-            result.details = getattr(exc, "details", None) or result.details  # e.g. the refused month's audit
-            raise
-        finally:
-            result.seconds = time.monotonic() - started
-            journal.record_step(step.key, result.status, result.seconds, result.details)
-        faults.at_step(step.key, "after")
-        say(f"[{step.key}] OK in {result.seconds:.2f}s  (phase elapsed {time.monotonic() - phase_started[current]:.1f}s)")
-        progress.step_done()
-    progress.end_phase()
-
-
-def summary_table(report: RunReport) -> str:
-    from refill.audit import MonthAudit
-
-    audits = [MonthAudit.from_dict(entry) for entry in report.audit()]
-    lines = ["audit before publish (one line per cohort model and month):"] if audits else []
-    lines += [f"  {audit.summary_line()}" for audit in audits]
-    return "\n".join(lines + [step_table(report)])
-
-
-def step_table(report: RunReport) -> str:
-    width = max([len(s.key) for s in report.steps] + [4])
-    lines = [f"{'step'.ljust(width)}  {'status':<7}  {'seconds':>8}"]
-    lines += [f"{s.key.ljust(width)}  {s.status:<7}  {s.seconds:>8.2f}" for s in report.steps]
-    lines.append(f"{'total'.ljust(width)}  {'':<7}  {report.seconds:>8.2f}   "
-                 f"(dbt parses: {len(report.parses)}, compiles: {len(report.compiles)}, "
-                 f"dbt invocations: {report.dbt_invocations})")
-    return "\n".join(lines)
+def execute(ctx: RunContext, planned: Sequence[tuple[Phase, Sequence[Step]]], report: RunReport, journal: Journal,
+            observer: RunObserver | None = None) -> None:
+    """Run each phase's steps in order (``refill.phases.planned``), journaling each and telling
+    ``observer``; a step the journal has as done is skipped unless it repeats on resume.
+    A step's RefillError is journaled (status failed) and raised."""
+    observer = observer or Observers()
+    for phase, steps in planned:
+        observer.phase_started(phase, steps, phase.models(ctx.plan))
+        for step in steps:
+            result = StepResult(step.key, step.phase, step.title)
+            report.steps.append(result)
+            if journal.is_done(step.key) and not step.repeat_on_resume:
+                result.status = "skipped"
+                observer.step_finished(step, result)
+                continue
+            observer.step_started(step)
+            started = time.monotonic()
+            faults.at_step(step.key, "before")
+            try:
+                result.details = step.action(ctx) or {}
+                result.status = "ok"
+            except RefillError as exc:
+                result.status = "failed"
+                result.details = getattr(exc, "details", None) or result.details  # e.g. the refused month's audit
+                raise
+            finally:
+                result.seconds = time.monotonic() - started
+                journal.record_step(step.key, result.status, result.seconds, result.details)
+            faults.at_step(step.key, "after")
+            observer.step_finished(step, result)
+        observer.phase_finished(phase)
 
 
 def open_progress(options: RunOptions, session: DbtSession, log_path: Path) -> Progress:
@@ -178,7 +156,21 @@ def next_steps(ctx: RunContext, options: RunOptions, exc: RefillError) -> tuple[
     return (f"fix the cause, then resume: {resume_command(options.command)}", *(f"or {r}" for r in rollback))
 
 
-def run_refill(options: RunOptions) -> int:
+def ended_status(exc: RefillError, journal: Journal) -> str:
+    """The journal's status once ``exc`` stopped the run. REFUSED for a preflight refusal
+    before the backup: the cohort is as it was, so the next attempt starts afresh (Phase 0.5's
+    re-pulls are redone, e.g. after the feed is backfilled). Else FAILED, pending until resumed
+    or rolled back, a resumed run refused after its backup included: its backups and the
+    months Phase 1 replaced stay the run's to finish or restore."""
+    if isinstance(exc, PreflightRefused) and not journal.is_done(preflight.BACKUP_KEY):
+        return REFUSED
+    return FAILED
+
+
+def run_refill(options: RunOptions, observer: RunObserver | None = None) -> int:
+    """``refill run`` (``refill plan`` with ``options.dry_run``): the exit code, 0; a
+    RefillError with its own. ``observer`` is told of each phase and step besides the
+    terminal (a benchmark's clock)."""
     started = time.monotonic()
     session = open_session(options)
     manifest = session.parse(reason="the plan")
@@ -209,7 +201,8 @@ def _run(options: RunOptions, session: DbtSession, manifest, store, warehouse: W
                 "parses": [p.as_dict() for p in session.stats.parses],
                 "compiles": [c.as_dict() for c in session.stats.compiles]}, indent=2, default=str) + "\n")
         raise
-    steps = all_steps(plan, graph)
+    planned = phases.planned(plan, graph)
+    steps = [step for _, phase_steps in planned for step in phase_steps]
     say(describe_plan(plan, steps, render.model_info(graph), verbose=options.verbose))
     report = RunReport(plan=plan.as_dict() | {"run_id": plan.run_id,
                                               "statements": {step.key: list(step.statements) for step in steps}})
@@ -221,7 +214,8 @@ def _run(options: RunOptions, session: DbtSession, manifest, store, warehouse: W
         if options.report_path:
             Path(options.report_path).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
 
-    if plan.refused or options.dry_run:  # `plan --report` and a refused plan leave the plan as data too
+    if options.dry_run:  # `plan --report` leaves the plan as data, a refused one too
+        # (a run refuses in its first step, preflight:refusals, so its journal has the refusal)
         refused = PreflightRefused(list(plan.refused)) if plan.refused else None
         if refused is not None:
             report.exit_code, report.error = int(refused.exit_code), refused.message
@@ -240,14 +234,13 @@ def _run(options: RunOptions, session: DbtSession, manifest, store, warehouse: W
             refuse_other_pending_runs(store, plan.run_id, resume=options.resume)
             ctx.started_at = ctx.warehouse.scalar("SELECT now()")  # the server's clock, for orphan ages
             journal = store.start(plan.run_id, report.plan, options.command)
-            execute(ctx, steps, report, journal, progress)
+            terminal = TerminalObserver(progress, plan.run_id)
+            execute(ctx, planned, report, journal, terminal if observer is None else Observers(terminal, observer))
             journal.finish(DONE)
     except RefillError as exc:
         report.exit_code, report.error = int(exc.exit_code), exc.message
         if journal is not None:
-            # a refusal comes before the backup and Phase 1: the next attempt starts afresh
-            # (Phase 0.5's re-pulls are redone, e.g. after the feed is backfilled)
-            journal.finish(REFUSED if isinstance(exc, PreflightRefused) else FAILED, exc.message)
+            journal.finish(ended_status(exc, journal), exc.message)
             exc.log_path = progress.log_path
             exc.next_steps = (*exc.next_steps, *next_steps(ctx, options, exc))
             progress.write_log("\n".join([f"error: {exc.message}", *(f"next: {s}" for s in exc.next_steps)]))
@@ -256,5 +249,5 @@ def _run(options: RunOptions, session: DbtSession, manifest, store, warehouse: W
         progress.close()
         ctx.close()
         write_report()
-        say("\n" + summary_table(report))
+        say("\n" + render.run_summary(report))
     return 0

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the results rendered here; render imports nothing of refill
     from refill.lab.diff import ModelDiff
     from refill.lab.simulator import DamageRow
     from refill.operations import CanaryRun
+    from refill.orchestrator import RunReport
     from refill.runreport import RunRecord
 
 LINE_LIMIT = 200   # refill's own lines
@@ -251,6 +252,35 @@ def warn(message: str) -> None:
 def banner(text: str) -> str:
     """A section's title, after a blank line: ``=== text ===``."""
     return clip(f"\n=== {text} ===")
+
+
+def step_ok(key: str, seconds: float, phase_seconds: float) -> str:
+    """A step of a run done: its time and its phase's so far."""
+    return clip(f"[{key}] OK in {seconds:.2f}s  (phase elapsed {phase_seconds:.1f}s)")
+
+
+def step_skipped(key: str, run_id: str) -> str:
+    return clip(f"[{key}] done by an earlier attempt of run {run_id}: skipped")
+
+
+def run_summary(report: "RunReport") -> str:
+    """The end of ``refill run``: each cohort month's audit before publish, then ``step_table``."""
+    audits = report.month_audits()
+    lines = ["audit before publish (one line per cohort model and month):"] if audits else []
+    lines += [clip(f"  {audit.summary_line()}") for audit in audits]
+    return "\n".join(lines + [step_table(report)])
+
+
+def step_table(report: "RunReport") -> str:
+    """Each step's status and seconds, then the run's total and its dbt parses, compiles and
+    invocations."""
+    width = max([len(s.key) for s in report.steps] + [4])
+    lines = [f"{'step'.ljust(width)}  {'status':<7}  {'seconds':>8}"]
+    lines += [f"{s.key.ljust(width)}  {s.status:<7}  {s.seconds:>8.2f}" for s in report.steps]
+    lines.append(f"{'total'.ljust(width)}  {'':<7}  {report.seconds:>8.2f}   "
+                 f"(dbt parses: {len(report.parses)}, compiles: {len(report.compiles)}, "
+                 f"dbt invocations: {report.dbt_invocations})")
+    return "\n".join(lines)
 
 
 # -- errors: one line on stderr ----------------------------------------------------------

@@ -9,15 +9,15 @@ the cohort's descendants, they are rebuilt again from the restored cohort.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
-from refill import render
+from refill import phases, render
 from refill.errors import BadInput
 from refill.graph import Relation, by_database
 from refill.journal import PENDING, ROLLED_BACK
+from refill.phases import preflight
 from refill.target import find_run, holder_info, journal_store, target_locks
 from refill.session import DbtSession
-
-_DOWNSTREAM_PHASES = ("phase2", "phase3")
 
 
 def cohort_tables(plan: dict, models: list[str]) -> dict[str, list[str]]:
@@ -27,6 +27,15 @@ def cohort_tables(plan: dict, models: list[str]) -> dict[str, list[str]]:
     # a journal written before relations were recorded: every model was in the profile's schema
     return by_database(Relation.from_list(relations[m]) if m in relations else Relation(plan["schema"], m)
                        for m in models)
+
+
+def rebuilt_from_cohort(journal_steps: Mapping[str, Mapping]) -> list[str]:
+    """The finished steps, of a journal's ``steps``, of a phase that rebuilds models from the
+    cohort's tables (``Phase.rebuilds_from_cohort``): once the cohort is restored, what they
+    built from the refilled months is rebuilt again."""
+    rebuilders = [phase for phase in phases.PHASES if phase.rebuilds_from_cohort]
+    return [key for key, done in journal_steps.items()
+            if done.get("status") == "ok" and any(phase.owns(key) for phase in rebuilders)]
 
 
 def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, target: str | None,
@@ -49,7 +58,7 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
     view_months = next(iter(views.values()), [])
     if not models and not views:
         raise BadInput(f"run {run_id} did not rewrite the cohort (--skip-balances-rewrite): nothing to roll back")
-    if not journal.is_done("preflight:backup"):
+    if not journal.is_done(preflight.BACKUP_KEY):
         journal.finish(ROLLED_BACK)
         render.emit(render.rollback_nothing_to_restore(run_id))
         return 0
@@ -61,8 +70,7 @@ def run_rollback(run_id: str, *, project_dir: Path, profiles_dir: Path | None, t
             for database, names in group.items():
                 restore = {"database": database, "tables": names, "partitions": group_months, "suffix": run_id}
                 session.run_operation("restore_partitions", restore, manifest=manifest)
-        if any(key.split(":")[0] in _DOWNSTREAM_PHASES and done.get("status") == "ok"
-               for key, done in journal.data["steps"].items()):
+        if rebuilt_from_cohort(journal.data["steps"]):
             tag = plan["tag"]
             render.emit(render.rollback_rebuilding(tag))
             session.invoke(["run", "--select", f"tag:{tag}+", "--exclude", f"tag:{tag}"], manifest=manifest)

@@ -1,49 +1,57 @@
-"""The phases of a refill, in the order they run.
+"""The phases of a refill, in the order they run: ``PHASES``, which the orchestrator walks.
 
-preflight → phase 0.5 (what the cohort reads) → price coverage and backup → phase 1 (cohort rewrite) → phase 1.5 (canary) → phase 2 (lineage re-pull)
-→ phase 3 (downstream rebuild) → phase 4 (verify) → finish. Each module turns the plan
-into journaled steps.
+preflight → phase 0.5 (what the cohort reads) → price coverage and backup → phase 1 (cohort
+rewrite) → phase 1.5 (canary) → phase 2 (lineage re-pull) → phase 3 (downstream rebuild) →
+phase 4 (verify) → finish. Each module declares its ``Phase`` (key, title, ``steps(plan,
+graph)``); a new phase is a module and one line here.
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from refill.graph import ProjectGraph
 from refill.phases import canary, cohort, downstream, finish, lineage, preflight, verify
-from refill.phases.context import Step
+from refill.phases.context import Phase, Step
 from refill.plan import RefillPlan
 
-PHASE_TITLES = {
-    preflight.PHASE: "Preflight",
-    lineage.INPUTS_PHASE: "Phase 0.5: re-pull what the cohort reads",
-    cohort.PHASE: "Phase 1: cohort rewrite",
-    canary.PHASE: "Phase 1.5: canary",
-    lineage.PHASE: "Phase 2: lineage re-pull",
-    downstream.PHASE: "Phase 3: downstream rebuild",
-    verify.PHASE: "Phase 4: verify",
-    finish.PHASE: "Finish",
-}
+PHASES: tuple[Phase, ...] = (
+    preflight.CLEAR,
+    lineage.INPUTS,
+    preflight.GATE,
+    cohort.PHASE,
+    canary.PHASE,
+    lineage.PHASE,
+    downstream.PHASE,
+    verify.PHASE,
+    finish.PHASE,
+)
 
 
-def models_by_phase(plan: RefillPlan) -> dict[str, list[str]]:
-    """The model executions each phase's dbt runs make, in order (a cohort model once per
-    month): what a phase's progress line counts. Phases absent here count steps."""
-    return {
-        lineage.INPUTS_PHASE: [m for run in plan.input_runs for m in run.models],
-        cohort.PHASE: [] if plan.skip_cohort else [m for _ in plan.window.months for m in plan.cohort],
-        lineage.PHASE: [] if plan.skip_lineage else [m for run in plan.lineage_runs for m in run.models],
-        downstream.PHASE: [m for run in plan.downstream_runs for m in run.models],
-    }
+def planned(plan: RefillPlan, graph: ProjectGraph, phases: Sequence[Phase] | None = None
+            ) -> list[tuple[Phase, list[Step]]]:
+    """Each phase of ``phases`` (default ``PHASES``) with the steps it has for ``plan``, in run
+    order; a phase without steps is left out. ValueError for a step keyed outside its phase
+    (a resumed run and rollback find a step's phase by its key)."""
+    result = []
+    for phase in PHASES if phases is None else phases:
+        steps = list(phase.steps(plan, graph))
+        strays = [s.key for s in steps if s.phase != phase.key or not phase.owns(s.key)]
+        if strays:
+            raise ValueError(f"phase {phase.key}: step(s) {', '.join(strays)} must have phase={phase.key!r} "
+                             f"and a key that is {phase.key!r} or starts with '{phase.key}:'")
+        if steps:
+            result.append((phase, steps))
+    return result
 
 
 def all_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
-    return [
-        *preflight.clear_steps(plan, graph),
-        *lineage.input_steps(plan),
-        *preflight.gate_steps(plan),
-        *cohort.steps(plan),
-        *canary.steps(plan),
-        *lineage.steps(plan),
-        *downstream.steps(plan),
-        *verify.steps(plan),
-        *finish.steps(plan),
-    ]
+    """Every step of the run, in order (what ``refill plan`` lists and the report records)."""
+    return [step for _, steps in planned(plan, graph) for step in steps]
+
+
+def models_by_phase(plan: RefillPlan) -> dict[str, list[str]]:
+    """``{phase key: the model executions its dbt runs make}``, what a phase's progress line
+    counts (a cohort model once per month); a phase that counts steps has an empty list."""
+    return {phase.key: list(phase.models(plan)) for phase in PHASES}
+

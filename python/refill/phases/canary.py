@@ -12,14 +12,15 @@ import json
 from dataclasses import dataclass
 
 from refill import render
+from refill.graph import ProjectGraph
 from refill.phases.check_failure import fail_with_rollback
-from refill.phases.context import RunContext, Step
+from refill.phases.context import Phase, RunContext, Step
 from refill.plan import RefillPlan
 from refill.progress import say
 from refill.session import records
 from refill.settings import Canary
 
-PHASE = "phase1.5"
+KEY = "phase1.5"
 LEAD_DAYS = 3
 _QUERY = "{{ refill.canary_query(**var('refill_canary_args')) }}"
 COLUMNS = ("entity", "day", "previous", "value", "ratio", "reason")  # what scan reads of canary_query
@@ -71,7 +72,7 @@ def skipped_message(settings) -> str:
     return f"{what}: Phase 1.5 and the canary in Phase 4 are skipped"
 
 
-def steps(plan: RefillPlan) -> list[Step]:
+def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     if not plan.settings.canaries:
         render.warn(skipped_message(plan.settings))
         return []
@@ -87,7 +88,7 @@ def steps(plan: RefillPlan) -> list[Step]:
     return [
         Step(
             key="phase1.5",
-            phase=PHASE,
+            phase=KEY,
             title=f"canary: {', '.join(c.model for c in plan.settings.canaries)}",
             statements=tuple(
                 f"dbt show --inline \"{_QUERY}\" --vars '{json.dumps({'refill_canary_args': scan_args(plan, c)})}'"
@@ -96,3 +97,6 @@ def steps(plan: RefillPlan) -> list[Step]:
             action=run,
         )
     ]
+
+
+PHASE = Phase(KEY, "Phase 1.5: canary", steps)

@@ -26,7 +26,7 @@ import time
 from refill import audit, model_lineage
 from refill.errors import BadInput, StepFailed
 from refill.graph import ProjectGraph
-from refill.phases.context import RunContext, Step
+from refill.phases.context import Phase, RunContext, Step
 from refill.phases.invocation import run_statement
 from refill.plan import RefillPlan
 from refill.price_lineage import tables_of
@@ -34,7 +34,7 @@ from refill.progress import say
 from refill.settings import project_vars
 from refill.sql import literal
 
-PHASE = "phase1"
+KEY = "phase1"
 MATERIALIZATION = "refill_swap"
 ADAPTER = "clickhouse"
 
@@ -118,7 +118,7 @@ def cohort_manifest(ctx: RunContext):
     month vars (the lint evaluates that, ``plan.month_dependent``): dbt renders the body at run
     time with the month vars anyway. The plan's manifest is copied first, as the routing
     changes it and the later phases run the non-cohort models through it."""
-    if ctx._cohort_manifest is None:
+    if ctx.cohort_manifest is None:
         reason = phase1_parse_reason(ctx.plan)
         if reason:
             manifest = ctx.session.parse(vars=month_vars(ctx.plan.window.first_month), reason=reason)
@@ -126,8 +126,8 @@ def cohort_manifest(ctx: RunContext):
             manifest = _routable_copy(ctx.manifest, ctx.graph.tagged(ctx.plan.settings.tag))
         graph = ProjectGraph.from_manifest(manifest)
         route_to_swap(manifest, set(graph.tagged(ctx.plan.settings.tag)))
-        ctx._cohort_manifest = manifest
-    return ctx._cohort_manifest
+        ctx.cohort_manifest = manifest
+    return ctx.cohort_manifest
 
 
 def _routable_copy(manifest, cohort_ids: set[str]):
@@ -147,7 +147,7 @@ def _routable_copy(manifest, cohort_ids: set[str]):
 def audit_var(ctx: RunContext) -> dict:
     """The ``refill_audit`` var: per cohort model its key, day column and price-derived columns
     (traced over the SQL compiled in refill mode), plus the run id and the gap days."""
-    if ctx._audit_var is None:
+    if ctx.audit_var is None:
         manifest, plan = cohort_manifest(ctx), ctx.plan
         started = time.monotonic()
         graph = ProjectGraph.from_manifest(manifest)
@@ -174,8 +174,8 @@ def audit_var(ctx: RunContext) -> dict:
             f"dbt compile of {len(names)} model(s) + sqlglot):")
         for line in audit.describe_specs(specs):
             say(line)
-        ctx._audit_var = audit.audit_var(plan.run_id, plan.window.gap_days, specs, dict(plan.new_columns))
-    return ctx._audit_var
+        ctx.audit_var = audit.audit_var(plan.run_id, plan.window.gap_days, specs, dict(plan.new_columns))
+    return ctx.audit_var
 
 
 def audit_models(graph: ProjectGraph, cohort_ids: set[str], prices_id: str) -> list[str]:
@@ -234,7 +234,7 @@ def rewrite_month(ctx: RunContext, month: dt.date) -> dict:
             "audit": [a.as_dict() for a in audits], "not_audited": unaudited}
 
 
-def steps(plan: RefillPlan) -> list[Step]:
+def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     if plan.skip_cohort or not plan.cohort:
         return []
     # window.months is oldest first: month M's rewrite reads month M-1 already final
@@ -248,7 +248,7 @@ def steps(plan: RefillPlan) -> list[Step]:
     return [
         Step(
             key=f"phase1:{month.isoformat()}",
-            phase=PHASE,
+            phase=KEY,
             title=f"rewrite month {month} of the cohort",
             statements=(
                 *(once if month == plan.window.first_month else ()),
@@ -260,3 +260,11 @@ def steps(plan: RefillPlan) -> list[Step]:
         )
         for month in plan.window.months
     ]
+
+
+def models(plan: RefillPlan) -> list[str]:
+    """Each cohort model once per month: one dbt run per month runs the whole cohort."""
+    return [] if plan.skip_cohort else [m for _ in plan.window.months for m in plan.cohort]
+
+
+PHASE = Phase(KEY, "Phase 1: cohort rewrite", steps, models=models)

@@ -1,4 +1,4 @@
-"""What every phase shares: the run context (with the plan), steps and their results."""
+"""What every phase shares: the phase itself, the run context (with the plan), steps and their results."""
 
 from __future__ import annotations
 
@@ -34,8 +34,42 @@ class Step:
     repeat_on_resume: bool = False  # cheap and idempotent: worth redoing after a crash
 
 
+def _counts_steps(plan: RefillPlan) -> list[str]:
+    return []
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a refill: an entry of ``refill.phases.PHASES``, which the orchestrator walks
+    in order.
+
+    ``key`` names the phase in step keys and journals: each of its steps is keyed ``key`` or
+    ``key:…`` (a resumed run finds its done steps by these keys, so a key never changes once
+    released). ``title`` is its banner and progress line. ``steps(plan, graph)`` gives its
+    journaled steps in run order (none: the phase has nothing to do for that plan).
+    ``models(plan)`` gives the model executions its dbt runs make, what its progress line
+    counts (a model once per run of it); empty counts steps instead. ``rebuilds_from_cohort``:
+    its steps rebuild models from the cohort's tables, so a rollback that restores the cohort
+    after one of them finished rebuilds the cohort's descendants again.
+    """
+
+    key: str
+    title: str
+    steps: Callable[[RefillPlan, ProjectGraph], list["Step"]]
+    models: Callable[[RefillPlan], list[str]] = _counts_steps
+    rebuilds_from_cohort: bool = False
+
+    def owns(self, step_key: str) -> bool:
+        """Whether ``step_key`` (as a journal records it) is a step of this phase."""
+        return step_key == self.key or step_key.startswith(f"{self.key}:")
+
+
 @dataclass
 class RunContext:
+    """One attempt of a run: the plan and what its steps share. Phase 1 fills in
+    ``cohort_manifest`` and ``audit_var`` on its first month; a resumed attempt starts with
+    neither and computes them again."""
+
     plan: RefillPlan
     session: DbtSession
     manifest: Any
@@ -43,8 +77,12 @@ class RunContext:
     state_root: Any = None  # --state-dir, when the run was given one
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
     _warehouse: Warehouse | None = None
-    _cohort_manifest: Any = None
-    _audit_var: Any = None  # the refill_audit var of this attempt (phase 1)
+    # the dbt Manifest Phase 1 runs the cohort through: routed to refill_swap, parsed again
+    # with the month vars when a cohort model's config needs them (refill.phases.cohort.cohort_manifest)
+    cohort_manifest: Any = None
+    # the refill_audit var of this attempt (refill.phases.cohort.audit_var): a JSON-able dict
+    # of each cohort model's key, day column and price-derived columns, the run id and gap days
+    audit_var: dict[str, Any] | None = None
 
     @property
     def warehouse(self) -> Warehouse:

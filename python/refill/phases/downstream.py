@@ -7,12 +7,20 @@ and are split by their own partitions as Phase 2 is.
 
 from __future__ import annotations
 
-from refill.phases.context import Step
+from refill.graph import ProjectGraph
+from refill.phases.context import Phase, Step
 from refill.phases.lineage import run_steps
 from refill.plan import RefillPlan
 
-PHASE = "phase3"
+KEY = "phase3"
 
 
-def steps(plan: RefillPlan) -> list[Step]:
-    return run_steps(PHASE, "rebuild descendants of the cohort", plan.downstream_runs)
+def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
+    return run_steps(KEY, "rebuild descendants of the cohort", plan.downstream_runs)
+
+
+def models(plan: RefillPlan) -> list[str]:
+    return [m for run in plan.downstream_runs for m in run.models]
+
+
+PHASE = Phase(KEY, "Phase 3: downstream rebuild", steps, models=models, rebuilds_from_cohort=True)

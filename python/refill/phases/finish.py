@@ -13,15 +13,15 @@ import datetime as dt
 import json
 from typing import Any
 
-from refill.graph import Relation
-from refill.phases.context import RunContext, Step
+from refill.graph import ProjectGraph, Relation
+from refill.phases.context import Phase, RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
 from refill.phases.preflight import backup_table_suffix
 from refill.plan import RefillPlan
 from refill.progress import say
 from refill.session import records
 
-PHASE = "finish"
+KEY = "finish"
 # what list_leftovers reads of orphan_tables_query
 LEFTOVER_COLUMNS = ("database_name", "table_name", "kind", "model_name", "run_id", "is_refill_backup", "age_seconds")
 # the kinds a crashed attempt leaves; a run's backups go by drop_backups, named by the run id
@@ -67,21 +67,21 @@ def drop_orphans(ctx: RunContext) -> list[str]:
     return [str(relation) for relation in orphans]
 
 
-def steps(plan: RefillPlan) -> list[Step]:
+def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     result = []
     backed_up = (() if plan.skip_cohort else plan.cohort) + plan.mv_backups
     if backed_up:
         calls = per_database(plan.tables_by_database(backed_up), {"suffix": backup_table_suffix(plan)})
         result.append(Step(
             key="finish:drop-backups",
-            phase=PHASE,
+            phase=KEY,
             title="drop this run's backups (the refill is verified)",
             statements=tuple(run_operation_statement("drop_backups", args) for args in calls),
             action=lambda ctx: run_operation_each(ctx, "drop_backups", calls),
         ))
     result.append(Step(
         key="finish:drop-orphans",
-        phase=PHASE,
+        phase=KEY,
         title="drop staging and dbt intermediates left by interrupted attempts",
         statements=("DROP TABLE … for the leftovers (refill.orphan_tables_query: <plan model>__dbt_new_data_* / "
                     "__refill_stage / __dbt_tmp / __dbt_backup) created before this attempt",),
@@ -89,3 +89,6 @@ def steps(plan: RefillPlan) -> list[Step]:
         repeat_on_resume=True,
     ))
     return result
+
+
+PHASE = Phase(KEY, "Finish", steps)

@@ -30,7 +30,7 @@ from typing import Iterable
 from refill import lineage_scan, mv_targets
 from refill.errors import PreflightProblem
 from refill.graph import UNMATERIALIZED, ProjectGraph, Relation
-from refill.phases.context import RunContext, Step
+from refill.phases.context import Phase, RunContext, Step
 from refill.plan import RefillPlan, Repairs, Window
 from refill.progress import say
 from refill.render import abbreviate_statement
@@ -40,8 +40,8 @@ from refill.repull import (
 )
 from refill.sql import literal
 
-PHASE = "phase2"
-INPUTS_PHASE = "phase0.5"
+KEY = "phase2"
+INPUTS_KEY = "phase0.5"
 
 
 def partition_limit(credentials) -> int:
@@ -234,13 +234,26 @@ def run_steps(phase: str, title: str, runs: tuple[Repull, ...]) -> list[Step]:
     ]
 
 
-def input_steps(plan: RefillPlan) -> list[Step]:
+def input_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     """Phase 0.5: what Phase 1 and the price-coverage check read, re-pulled first."""
-    return run_steps(INPUTS_PHASE, "re-pull what the cohort reads", plan.input_runs)
+    return run_steps(INPUTS_KEY, "re-pull what the cohort reads", plan.input_runs)
 
 
-def steps(plan: RefillPlan) -> list[Step]:
+def input_models(plan: RefillPlan) -> list[str]:
+    return [m for run in plan.input_runs for m in run.models]
+
+
+def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     if plan.skip_lineage:
         return []
-    return run_steps(PHASE, "re-pull price consumers", plan.lineage_runs)
+    return run_steps(KEY, "re-pull price consumers", plan.lineage_runs)
 
+
+def models(plan: RefillPlan) -> list[str]:
+    return [] if plan.skip_lineage else [m for run in plan.lineage_runs for m in run.models]
+
+
+# Phase 0.5 re-pulls what the cohort reads, upstream of it: a rollback leaves it as it is.
+# Phase 2 re-pulls every price consumer outside the cohort, its descendants among them.
+INPUTS = Phase(INPUTS_KEY, "Phase 0.5: re-pull what the cohort reads", input_steps, models=input_models)
+PHASE = Phase(KEY, "Phase 2: lineage re-pull", steps, models=models, rebuilds_from_cohort=True)

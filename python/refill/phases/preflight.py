@@ -2,7 +2,8 @@
 mutations on the tables the plan touches, check that the prices model covers the gap, and
 back up the partitions Phase 1 replaces.
 
-Run order: clear mutations, then Phase 0.5 re-pulls what the cohort reads (the prices
+Run order: refuse a plan with models no phase can repair (so the refusal is journaled),
+clear mutations, then Phase 0.5 re-pulls what the cohort reads (the prices
 model itself when it is a table), then the coverage check reads the refreshed prices,
 then the backup.
 """
@@ -18,7 +19,7 @@ from refill.detect import ENTITY_VAR, entity_columns, missing_days, priced_entit
 from refill.errors import ExitCode, PreflightProblem, PreflightRefused
 from refill.graph import ProjectGraph
 from refill.phases.cohort import month_vars
-from refill.phases.context import RunContext, Step
+from refill.phases.context import Phase, RunContext, Step
 from refill.phases.invocation import per_database, run_operation_each, run_operation_statement
 from refill.plan import RefillPlan
 from refill.session import records
@@ -26,7 +27,8 @@ from refill.progress import say
 from refill.sql import table
 from refill.warehouse import Warehouse
 
-PHASE = "preflight"
+KEY = "preflight"
+BACKUP_KEY = f"{KEY}:backup"  # once done, the cohort may differ from its backups: rollback restores them
 
 
 def check_graph(graph: ProjectGraph, cohort: set[str], prices_model: str,
@@ -222,13 +224,26 @@ def backup_arguments(plan: RefillPlan) -> list[dict]:
     return calls
 
 
+def refuse(problems: tuple[PreflightProblem, ...]) -> None:
+    raise PreflightRefused(list(problems))
+
+
 def clear_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
-    """Before anything writes: the poisoned mutations that would block it."""
+    """Before anything writes: the refusal of a plan with models no phase can repair
+    (``plan.refused``), then the poisoned mutations that would block the writes."""
     kill_calls = per_database(touched_tables(graph, plan), {})
-    return [
+    refusal = [] if not plan.refused else [Step(
+        key="preflight:refusals",
+        phase=KEY,
+        title=f"refuse the plan: {len(plan.refused)} model(s) no phase can repair",
+        statements=(),
+        action=lambda ctx: refuse(plan.refused),
+        repeat_on_resume=True,  # it never succeeds: with the models fixed, the plan has no such step
+    )]
+    return refusal + [
         Step(
             key="preflight:kill-failed-mutations",
-            phase=PHASE,
+            phase=KEY,
             title="kill failed mutations on the touched tables",
             statements=tuple(run_operation_statement("kill_failed_mutations", args) for args in kill_calls),
             action=lambda ctx: run_operation_each(ctx, "kill_failed_mutations", kill_calls),
@@ -237,14 +252,14 @@ def clear_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     ]
 
 
-def gate_steps(plan: RefillPlan) -> list[Step]:
+def gate_steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     """After Phase 0.5, before Phase 1: the prices model covers the gap, then the backup."""
     result = []
     if plan.prices_relation is not None and not (plan.skip_cohort and plan.skip_lineage):
         schema, relation = plan.prices_relation
         result.append(Step(
             key="preflight:price-coverage",
-            phase=PHASE,
+            phase=KEY,
             title=f"{plan.settings.prices_model} covers the gap for every entity priced around it",
             statements=(f"SELECT entity, days priced in [{plan.window.from_date}, {plan.window.today}]"
                         f" FROM {table(schema, relation)}  (entity: {describe_entity(plan)})",),
@@ -257,7 +272,7 @@ def gate_steps(plan: RefillPlan) -> list[Step]:
         result.append(
             Step(
                 key="preflight:schema-changes",
-                phase=PHASE,
+                phase=KEY,
                 title=f"apply on_schema_change to the cohort ({len(plan.schema_changes)} ALTER)",
                 statements=plan.schema_changes,
                 action=lambda ctx: apply_schema_changes(ctx, plan.schema_changes),
@@ -269,11 +284,16 @@ def gate_steps(plan: RefillPlan) -> list[Step]:
         what += [f"{len(plan.mv_months)} month(s) of {len(plan.mv_backups)} materialized-view target(s)"] if plan.mv_backups else []
         result.append(
             Step(
-                key="preflight:backup",
-                phase=PHASE,
+                key=BACKUP_KEY,
+                phase=KEY,
                 title=f"back up {' and '.join(what)}",
                 statements=tuple(run_operation_statement("backup_partitions", args) for args in backup_calls),
                 action=lambda ctx: run_operation_each(ctx, "backup_partitions", backup_calls),
             )
         )
     return result
+
+
+# Two entries of the phases' order, one banner: the gate reads what Phase 0.5 re-pulled.
+CLEAR = Phase(KEY, "Preflight", clear_steps)
+GATE = Phase(KEY, "Preflight", gate_steps)

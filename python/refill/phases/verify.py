@@ -10,16 +10,16 @@ import shlex
 
 from refill import audit, checks, model_lineage, render
 from refill.errors import BadInput
-from refill.graph import Relation
+from refill.graph import ProjectGraph, Relation
 from refill.phases import canary
 from refill.phases.check_failure import fail_with_rollback
-from refill.phases.context import RunContext, Step
+from refill.phases.context import Phase, RunContext, Step
 from refill.plan import RefillPlan
 from refill.progress import say
 from refill.settings import project_vars
 from refill.sql import ident, literal
 
-PHASE = "phase4"
+KEY = "phase4"
 
 
 def priced_days_sql(plan: RefillPlan, column: str | None = None) -> str:
@@ -152,11 +152,11 @@ def verify(ctx: RunContext) -> dict:
     return details
 
 
-def steps(plan: RefillPlan) -> list[Step]:
+def steps(plan: RefillPlan, graph: ProjectGraph) -> list[Step]:
     return [
         Step(
             key="phase4",
-            phase=PHASE,
+            phase=KEY,
             title="verify: price-derived columns per entity and day (weeks, months: against a recompute), "
                   "duplicate keys, canary",
             statements=("dbt compile --full-refresh of the models written; sqlglot column lineage from the prices model",
@@ -170,3 +170,4 @@ def steps(plan: RefillPlan) -> list[Step]:
     ]
 
 
+PHASE = Phase(KEY, "Phase 4: verify", steps)
