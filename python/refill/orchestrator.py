@@ -182,12 +182,13 @@ def run_refill(options: RunOptions, observer: RunObserver | None = None) -> int:
     # each start loads every table again; held here, it starts once per run.
     warehouse = Warehouse(session.credentials, session.project_dir)
     try:
-        return _run(options, session, manifest, store, warehouse, started)
+        return _run(options, session, manifest, store, warehouse, started, observer)
     finally:
         warehouse.close()
 
 
-def _run(options: RunOptions, session: DbtSession, manifest, store, warehouse: Warehouse, started: float) -> int:
+def _run(options: RunOptions, session: DbtSession, manifest, store, warehouse: Warehouse, started: float,
+         observer: RunObserver | None) -> int:
     try:
         plan, graph = resolve_plan(session, manifest, options.window, select=options.select,
                                    prices_model=options.prices_model, tag=options.tag,
