@@ -81,6 +81,8 @@ def audit_spans(statements: list[Statement]) -> list[tuple[float, float]]:
 class QueryLog:
     statements: list[Statement] = field(default_factory=list)
     engine_opens: list[float] = field(default_factory=list)  # seconds to open the engine, per client
+    # per client: whether its open started the engine (None: a log written before refill said so)
+    engine_cold: list[bool | None] = field(default_factory=list)
     counters: dict[int, list[dict[str, int]]] = field(default_factory=lambda: defaultdict(list))
 
     def kinds(self) -> Counter:
@@ -142,6 +144,7 @@ def read_query_log(path: Path) -> QueryLog:
         elif event in ("open", "close"):
             if event == "open":
                 log.engine_opens.append(record["seconds"])
+                log.engine_cold.append(record.get("cold"))
             if record.get("counters"):
                 log.counters[record["pid"]].append(record["counters"])
     return log

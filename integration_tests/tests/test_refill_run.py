@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import pytest
@@ -80,6 +81,17 @@ def test_refill_equals_fresh_build_after_the_seed_gap(seed_lab):
 
     assert differing(seed_lab) == {}
     assert seed_lab.warehouse.scalar(unpriced) == 0
+
+
+def test_one_run_starts_the_embedded_engine_once(boundary_lab):
+    """Was 4 starts: the plan's dbt show, its schema-drift and repull reads each opened the
+    engine and let it stop, then the lock opened it again; each start loads every table."""
+    assert differing(boundary_lab)
+    boundary_lab.close()  # the lab's own connection would keep the engine running for the run
+    before = engine.starts()
+    assert refill(boundary_lab, BOUNDARY_GAP, BOUNDARY_TODAY) == 0
+    assert engine.starts() - before == 1
+    assert differing(boundary_lab) == {}
 
 
 def test_refill_equals_fresh_build_after_gap_across_month_boundary(boundary_lab):
@@ -175,6 +187,17 @@ def test_dry_run_changes_no_table(seed_lab):
     before = checksums(seed_lab.warehouse, schemas)
     assert refill(seed_lab, SEED_GAP, SEED_TODAY, dry_run=True) == 0
     assert checksums(seed_lab.warehouse, schemas) == before
+
+
+def test_the_plan_compiles_the_incremental_consumers_once_for_the_window_check(seed_lab, tmp_path):
+    """Was two compiles (price_lookback_days and one more, compared): each consumer's window
+    calls the package's filter, so the one compile with the probe value shows they follow it."""
+    report_path = tmp_path / "plan.json"
+    assert refill(seed_lab, SEED_GAP, SEED_TODAY, dry_run=True, report_path=report_path) == 0
+    compiles = json.loads(report_path.read_text())["compiles"]
+    window_checks = [c for c in compiles if c["reason"].startswith("window check")]
+    assert len(window_checks) == 1, compiles
+    assert window_checks[0]["how"] != "0 model(s)"  # the lab's incremental consumers were compiled
 
 
 def test_plan_command_prints_layers_and_statements(seed_lab):

@@ -62,19 +62,61 @@ def source_of(warehouse: Warehouse, schema: str, relation: str) -> str:
     return data_table(schema, relation, warehouse.cluster, found[0] if found else "")
 
 
+@dataclass(frozen=True)
+class RelationInfo:
+    """What the system tables say of one relation: ``columns`` ({name: type}, in table order),
+    its ``engine``, ``sorting_key`` and ``partition_key`` ("" when it has none)."""
+
+    columns: dict[str, str]
+    engine: str = ""
+    sorting_key: str = ""
+    partition_key: str = ""
+
+
+def relations_info(warehouse: Warehouse, relations: Iterable[tuple[str, str]]) -> dict[tuple[str, str], RelationInfo]:
+    """``{(database, table): RelationInfo}`` of the ``relations`` that exist, in two statements
+    whatever their number (one on ``system.columns``, one on ``system.tables``): a check over
+    hundreds of models otherwise spends more time asking for their shapes than reading them."""
+    wanted = sorted(set(relations))
+    if not wanted:
+        return {}
+    pairs = ", ".join(f"({literal(d)}, {literal(t)})" for d, t in wanted)
+    columns: dict[tuple[str, str], dict[str, str]] = {}
+    for database, name, column, type_ in warehouse.rows(
+        f"SELECT database, table, name, any(type) FROM {warehouse.system_table('columns')}"
+        f" WHERE (database, table) IN ({pairs})"
+        " GROUP BY database, table, name ORDER BY database, table, min(position)"
+    ):
+        columns.setdefault((database, name), {})[column] = type_
+    found = {}
+    for database, name, engine, sorting_key, partition_key in warehouse.rows(
+        f"SELECT database, name, any(engine), any(sorting_key), any(partition_key)"
+        f" FROM {warehouse.system_table('tables')} WHERE (database, name) IN ({pairs}) GROUP BY database, name"
+    ):
+        found[(database, name)] = RelationInfo(columns.get((database, name), {}), engine or "", sorting_key or "",
+                                               partition_key or "")
+    return found
+
+
 def date_column_of(warehouse: Warehouse, schema: str, relation: str, columns: dict[str, str],
                    preferred: str) -> str | None:
     """The column a relation's days are read from: the one its partition key reads (the
     engine's own say on which month a row is in), else ``preferred`` (var
     ``refill_date_column``) when it is a date column, else its only date column; None when
     it has none or several and nothing picks one."""
-    from refill.audit import day_column
-
-    dated = [name for name, type_ in columns.items() if _is_date(type_)]
     partition_key = warehouse.scalar(
         f"SELECT any(partition_key) FROM {warehouse.system_table('tables')}"
         f" WHERE database = {literal(schema)} AND name = {literal(relation)}"
     )
+    return date_column_from(columns, partition_key or "", preferred)
+
+
+def date_column_from(columns: dict[str, str], partition_key: str, preferred: str) -> str | None:
+    """``date_column_of`` on what the system tables already told: ``columns`` ({name: type})
+    and the relation's ``partition_key`` ("" when it has none)."""
+    from refill.audit import day_column
+
+    dated = [name for name, type_ in columns.items() if _is_date(type_)]
     from_key = day_column(partition_key or "", "")
     for candidate in (from_key, preferred):
         if candidate and candidate in dated:
@@ -148,9 +190,11 @@ def price_damage_scan(
     A ReplacingMergeTree is read FINAL: judged by what its readers get."""
     scan = DamageScan()
     day_list = ", ".join(literal(d) for d in days)
+    known = relations_info(warehouse, [(m.database, m.table) for m in models])
     for model in models:
         relation = model.name
-        columns = relation_columns(warehouse, model.database, model.table)
+        info = known.get((model.database, model.table), RelationInfo({}))
+        columns = info.columns
         dependence = model.dependence
         if not columns:
             scan.not_checked[relation] = f"no relation {model.relation} in the warehouse"
@@ -169,16 +213,17 @@ def price_damage_scan(
         if priced_days_sql is None:
             scan.not_checked[relation] = "the prices model has no date column to tell priced days (var refill_date_column)"
             continue
-        day_column = date_column_of(warehouse, model.database, model.table, columns, date_column)
+        day_column = date_column_from(columns, info.partition_key, date_column)
         if day_column is None:
             scan.not_checked[relation] = ("no date column: its partition key reads none and it has "
                                           f"{'several' if any(_is_date(t) for t in columns.values()) else 'no'} "
                                           "Date/DateTime columns (var refill_date_column)")
             continue
-        engine = (relation_engine(warehouse, model.database, model.table) or ("", ""))[0]
+        engine = info.engine
         # a ReplacingMergeTree is judged by what its readers get: an append consumer repaired
         # correctly holds the old zero row beside the corrected one until a merge
-        stored = f"{source_of(warehouse, model.database, model.table)}{' FINAL' if 'ReplacingMergeTree' in engine else ''}"
+        source = data_table(model.database, model.table, warehouse.cluster, engine)
+        stored = f"{source}{' FINAL' if 'ReplacingMergeTree' in engine else ''}"
         grain = grain_of(relation, day_column)
         if grain.period:
             if not model.keys:
@@ -214,16 +259,22 @@ def price_damage_scan(
             priced = f"({entity}, toDate({ident(day_column)})) IN ({priced_entity_days_sql})"
         else:
             priced = f"day IN ({priced_days_sql})"
+        damaged = []
         for value in values:
             native = value[: -len("_usd")] if value.endswith("_usd") else None
             native = native if native and _numeric(columns.get(native, "")) and native.lower() not in dependence.columns \
                 else None
-            rows = warehouse.rows(
-                f"SELECT toDate({ident(day_column)}) AS day, count() FROM {stored}"
-                f" WHERE day IN ({day_list}) AND {priced} AND {damaged_condition(value, native)}"
-                " GROUP BY day ORDER BY day"
-            )
-            scan.zero.extend(ZeroUsd(relation, value, day, int(n)) for day, n in rows)
+            damaged.append(damaged_condition(value, native))
+        # one statement per table, every value column and gap day at once: a count per column
+        # of the rows where that column is damaged (NULL as not damaged, as WHERE reads it)
+        rows = warehouse.rows(
+            f"SELECT toDate({ident(day_column)}) AS day, {', '.join(f'countIf(ifNull({d}, 0))' for d in damaged)}"
+            f" FROM {stored}"
+            f" WHERE day IN ({day_list}) AND {priced} AND ({' OR '.join(f'({d})' for d in damaged)})"
+            " GROUP BY day ORDER BY day"
+        )
+        for i, value in enumerate(values):
+            scan.zero.extend(ZeroUsd(relation, value, day, int(counts[i])) for day, *counts in rows if counts[i])
     return scan
 
 
@@ -238,21 +289,23 @@ def _period_mismatches(warehouse: Warehouse, model, stored: str, day_column: str
                        price_columns: list[str], columns: dict[str, str]) -> list[PeriodMismatch]:
     """Keys of the periods holding ``days`` whose price-derived columns differ between the stored
     rows and the model's SQL recomputed (a full build, filtered to those periods)."""
-    periods = [p for (p,) in warehouse.rows(
-        f"SELECT DISTINCT toDate({grain.on('day')}) AS p FROM (SELECT arrayJoin([{', '.join(literal(d) for d in days)}]) AS day)"
-        " ORDER BY p")]
-    period_list = ", ".join(literal(p) for p in periods)
+    # the periods holding ``days``, told by the engine inside the same statement (no round trip)
+    period_list = (f"SELECT DISTINCT toDate({grain.on('day')})"
+                   f" FROM (SELECT arrayJoin([{', '.join(literal(d) for d in days)}]) AS day)")
     keys = ", ".join(f"{key} AS __k{i}" for i, key in enumerate(model.keys))
     using = ", ".join(f"__k{i}" for i in range(len(model.keys)))
     picked = ", ".join(ident(c) for c in price_columns)
-    side = f"SELECT {keys}, {picked}, toDate({ident(day_column)}) AS __period, 1 AS __present FROM {{source}}" \
-           f" WHERE toDate({ident(day_column)}) IN ({period_list})"
+
+    def side(source: str) -> str:
+        return (f"SELECT {keys}, {picked}, toDate({ident(day_column)}) AS __period, 1 AS __present FROM {source}"
+                f" WHERE toDate({ident(day_column)}) IN ({period_list})")
+
     differs = [f"NOT {_same(c, _numeric(columns[c]))}" for c in price_columns]
     rows = warehouse.rows(
         f"SELECT ifNull(s.__period, r.__period) AS period, count(),"
         f" {', '.join(f'countIf({d})' for d in differs)}"
-        f" FROM ({side.format(source=stored)}) AS s"
-        f" FULL OUTER JOIN ({side.format(source=f'({model.sql}) AS __recompute')}) AS r USING ({using})"
+        f" FROM ({side(stored)}) AS s"
+        f" FULL OUTER JOIN ({side(f'({model.sql}) AS __recompute')}) AS r USING ({using})"
         f" WHERE s.__present IS NULL OR r.__present IS NULL OR {' OR '.join(differs)}"
         " GROUP BY period ORDER BY period SETTINGS join_use_nulls = 1"
     )
@@ -318,11 +371,13 @@ def duplicate_keys(
     ``duplicate_keys_query``, so which partitions hold a month has one definition, the
     package's, read from each table's partition key.
     """
+    relations = list(relations)
     keys = {}
+    known = relations_info(warehouse, [(schema, relation) for relation in relations])
     for relation in relations:
-        engine_and_key = relation_engine(warehouse, schema, relation)
-        if engine_and_key and "ReplacingMergeTree" in engine_and_key[0] and engine_and_key[1]:
-            keys[relation] = engine_and_key[1]
+        info = known.get((schema, relation))
+        if info and "ReplacingMergeTree" in info.engine and info.sorting_key:
+            keys[relation] = info.sorting_key
     if not keys or not months:
         return []
     arguments = ", ".join(json.dumps(a) for a in (schema, sorted(keys), [m.isoformat() for m in months]))

@@ -85,6 +85,16 @@ def holder_of(data_dir: Path) -> str | None:
 
 
 _open_clients: dict[Path, int] = {}
+_starts: dict[Path, int] = {}
+
+
+def starts(data_dir: Path | None = None) -> int:
+    """How many times this process started the engine (at ``data_dir``, or at any directory):
+    chDB starts when a client opens while none is open and shuts down when the last closes,
+    loading every table each time it starts (seconds on a large warehouse)."""
+    if data_dir is not None:
+        return _starts.get(Path(data_dir).resolve(), 0)
+    return sum(_starts.values())
 
 
 def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, database: str | None = None):
@@ -96,7 +106,8 @@ def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, datab
     import clickhouse_connect
 
     data_dir = Path(data_dir).resolve()
-    if not _open_clients.get(data_dir):
+    cold = not _open_clients.get(data_dir)
+    if cold:
         _refuse_if_held(data_dir)
         _forget_databases_of_the_previous_engine()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -109,8 +120,9 @@ def open_client(data_dir: Path, *, settings: dict[str, Any] | None = None, datab
         _refuse_if_held(data_dir, cause=exc)
         raise
     _open_clients[data_dir] = _open_clients.get(data_dir, 0) + 1
+    _starts[data_dir] = _starts.get(data_dir, 0) + cold
     _release_on_close(client, data_dir)
-    querylog.attach(client, time.perf_counter() - started)  # off unless REFILL_QUERY_LOG is set
+    querylog.attach(client, time.perf_counter() - started, cold=cold)  # off unless REFILL_QUERY_LOG is set
     return client
 
 

@@ -7,6 +7,7 @@ Reads only (a SELECT over no table, system tables, ``dbt compile``); nothing is 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Iterable, Mapping, Sequence
 
 import sqlglot
@@ -99,14 +100,42 @@ def compiled_sql(session, manifest, names: Sequence[str], vars: Mapping) -> dict
     return {name: node.compiled_code for name, node in nodes.items()}
 
 
+# The value the window check compiles the var with first: a number no model's SQL holds by chance,
+# so finding it (or it less one, what the package's filter renders) in a compiled model shows the
+# value reached that model's SQL, and a second compile of it is not needed.
+WINDOW_PROBE_DAYS = 4523
+
+
+def follows_probe(compiled: str, raw: str, probe: int = WINDOW_PROBE_DAYS) -> bool:
+    """Whether ``compiled`` (a model's SQL compiled with ``price_lookback_days = probe``) shows
+    the value: ``probe`` or ``probe - 1`` as a number of its own (not part of ``0.4523`` or
+    ``x4523``), and ``raw`` (its Jinja source) holds neither, so the number came from the var."""
+    def holds(text: str) -> bool:
+        return any(re.search(rf"(?<![\w.]){value}(?![\w.])", text) for value in (probe, probe - 1))
+
+    return holds(compiled) and not holds(raw)
+
+
 def windows_ignoring_lookback(session, manifest, names: Sequence[str], lookback_days: int) -> list[str]:
-    """Incremental models whose SQL is the same whether ``price_lookback_days`` is
-    ``lookback_days`` or one more: their window does not follow the var, so a re-pull keeps
-    the gap (a hand-written ``where d >= (select max(d) from {{ this }})``, a lookback of
-    their own). Two compiles, as the check compares two values of the var: neither can be
-    shared with the month compile, whose ``start_month`` switches the filter macro's branch."""
+    """Incremental models whose SQL is the same whether ``price_lookback_days`` is one value or
+    the next: their window does not follow the var, so a re-pull keeps the gap (a hand-written
+    ``where d >= (select max(d) from {{ this }})``, a lookback of their own).
+
+    One compile of all of them with ``WINDOW_PROBE_DAYS``; a model whose SQL then holds that
+    number follows the var (``follows_probe``). Only the others (a window the var reaches as a
+    computed date, or not at all) are compiled again with ``lookback_days`` (the run's value)
+    and compared: in a project whose windows call the package's filter, one compile instead of
+    two. Neither can be shared with the month compile, whose ``start_month`` switches the filter
+    macro's branch."""
     if not names:
         return []
-    first = compiled_sql(session, manifest, names, {"price_lookback_days": lookback_days})
-    second = compiled_sql(session, manifest, names, {"price_lookback_days": lookback_days + 1})
-    return sorted(n for n in names if n in first and first[n] == second.get(n))
+    first = session.compile(names, manifest=manifest, vars={"price_lookback_days": WINDOW_PROBE_DAYS},
+                            reason=f"window check: price_lookback_days={WINDOW_PROBE_DAYS}")
+    unsure = [n for n in names if n in first
+              and not follows_probe(first[n].compiled_code or "", getattr(first[n], "raw_code", "") or "")]
+    if not unsure:
+        return []
+    # the run's own value against the probe: a window that clamps the var still differs
+    other = lookback_days if lookback_days != WINDOW_PROBE_DAYS else lookback_days + 1
+    second = compiled_sql(session, manifest, unsure, {"price_lookback_days": other})
+    return sorted(n for n in unsure if first[n].compiled_code == second.get(n))

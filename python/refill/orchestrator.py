@@ -24,6 +24,7 @@ from refill.progress import Progress, last_run_durations, say
 from refill.session import DbtSession
 from refill.target import (holder_info, journal_store, refuse_if_held, refuse_other_pending_runs, resume_command,
                            target_locks)
+from refill.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -176,10 +177,23 @@ def run_refill(options: RunOptions, observer: RunObserver | None = None) -> int:
     store = journal_store(options.state_dir, session)
     if not options.dry_run:  # a running refill first, by name: planning reads the warehouse it holds
         refuse_if_held(store.directory)
+    # One connection for the plan and every phase, open until the run ends: on the embedded
+    # engine chDB stops when its last client closes (each dbt invocation closes its own), and
+    # each start loads every table again; held here, it starts once per run.
+    warehouse = Warehouse(session.credentials, session.project_dir)
+    try:
+        return _run(options, session, manifest, store, warehouse, started, observer)
+    finally:
+        warehouse.close()
+
+
+def _run(options: RunOptions, session: DbtSession, manifest, store, warehouse: Warehouse, started: float,
+         observer: RunObserver | None) -> int:
     try:
         plan, graph = resolve_plan(session, manifest, options.window, select=options.select,
                                    prices_model=options.prices_model, tag=options.tag,
-                                   skip_cohort=options.skip_cohort, skip_lineage=options.skip_lineage)
+                                   skip_cohort=options.skip_cohort, skip_lineage=options.skip_lineage,
+                                   warehouse=warehouse)
     except PreflightRefused as refused:
         if options.report_path:  # the problems as data, for whoever reads the report
             Path(options.report_path).write_text(json.dumps({
@@ -212,7 +226,8 @@ def run_refill(options: RunOptions, observer: RunObserver | None = None) -> int:
         say("\n--dry-run: nothing was run and nothing was written.")
         return 0
     holder = holder_info(plan.run_id, plan.summary())
-    ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph, state_root=options.state_dir)
+    ctx = RunContext(plan=plan, session=session, manifest=manifest, graph=graph, state_root=options.state_dir,
+                     _warehouse=warehouse)
     progress = open_progress(options, session, store.directory / "logs" / f"{plan.run_id}.log")
     journal = None
     try:

@@ -18,12 +18,14 @@ from refill.warehouse import Warehouse
 
 def resolve_plan(session: DbtSession, manifest, window: Window, *, select: str | None = None,
                  prices_model: str | None = None, tag: str | None = None, skip_cohort: bool = False,
-                 skip_lineage: bool = False) -> tuple[RefillPlan, ProjectGraph]:
+                 skip_lineage: bool = False, warehouse: Warehouse | None = None) -> tuple[RefillPlan, ProjectGraph]:
     """The plan of the project ``manifest`` parses, and its graph.
 
-    Reads the warehouse (partition keys, which tables hold rows) and compiles the incremental
-    consumers twice, but writes nothing: ``refill plan`` runs this too. BadInput for flags or
-    vars that name nothing; PreflightRefused with every problem of the cohort's checks."""
+    Reads the warehouse (partition keys, which tables hold rows) through ``warehouse`` (the
+    run's, left open; else connections of its own) and compiles the incremental consumers (a
+    second time only those whose window the first compile cannot tell), but writes nothing:
+    ``refill plan`` runs this too. BadInput for flags or vars that name nothing;
+    PreflightRefused with every problem of the cohort's checks."""
     settings = resolve_settings(session.project_dir, prices_model=prices_model, tag=tag, cli_vars=session.cli_vars)
     graph = ProjectGraph.from_manifest(manifest)
     scope = cohort_scope(graph, settings, skip_cohort=skip_cohort)
@@ -47,7 +49,7 @@ def resolve_plan(session: DbtSession, manifest, window: Window, *, select: str |
         # names every class of problem (a compile failure then is one problem more).
         try:
             schema_changes, new_columns, drift = preflight.check_schema_drift(
-                session, manifest, graph, cohort, window.first_month, also=audit_names)
+                session, manifest, graph, cohort, window.first_month, also=audit_names, warehouse=warehouse)
         except (BadInput, StepFailed) as exc:
             if not problems:
                 raise
@@ -60,10 +62,14 @@ def resolve_plan(session: DbtSession, manifest, window: Window, *, select: str |
     selected = None if skip_lineage else session.select(selector, manifest=manifest)
     scope = repull_scope(graph, scope, selected, select=select, tag=settings.tag)
     budget = partition_budget(lineage.partition_limit(session.credentials))
-    with Warehouse(session.credentials, session.project_dir) as warehouse:
-        repairs = lineage.decide_repairs(graph, scope.repulled, window, budget=budget, warehouse=warehouse,
+    own = Warehouse(session.credentials, session.project_dir) if warehouse is None else None
+    try:
+        repairs = lineage.decide_repairs(graph, scope.repulled, window, budget=budget, warehouse=warehouse or own,
                                          session=session, manifest=manifest, full_refresh=settings.full_refresh,
                                          cohort=set() if skip_cohort else cohort)
+    finally:
+        if own is not None:
+            own.close()
     unique_key = manifest.nodes[scope.prices].config.get("unique_key") or ()
     plan = build_plan(
         graph, scope, window, settings, repairs,

@@ -5,8 +5,8 @@ environment, every statement a chdb client of this process runs is appended to t
 as one JSON line (pid, thread, start, seconds, first keyword, the statement's head past
 dbt's query comment), and each
 client's open and close append the engine's cumulative counters (``system.events``:
-inserted and merged rows, engine-side query time). Subprocesses inherit the variable, so
-one file collects a whole multi-process flow.
+inserted and merged rows, engine-side query time); an open says whether it started the
+engine. Subprocesses inherit the variable, so one file collects a whole multi-process flow.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ _files: dict[str, Any] = {}
 _inside = threading.local()  # query() hands DDL to command(): record the outer call only
 
 
-def attach(client, open_seconds: float) -> None:
-    """Record ``client``'s statements and counters if ``REFILL_QUERY_LOG`` is set."""
+def attach(client, open_seconds: float, *, cold: bool | None = None) -> None:
+    """Record ``client``'s statements and counters if ``REFILL_QUERY_LOG`` is set; ``cold``
+    says whether this open started the engine (no other client of the process had it open)."""
     path = os.environ.get(ENV)
     if not path:
         return
     query = client.query
-    _write(path, {"event": "open", "seconds": open_seconds, "counters": _counters(query)})
+    _write(path, {"event": "open", "seconds": open_seconds, "cold": cold, "counters": _counters(query)})
     for method in ("query", "command", "raw_query", "insert"):
         setattr(client, method, _timed(getattr(client, method), path))
     close = client.close

@@ -68,7 +68,11 @@ class Warehouse:
             self.execute(statement, settings)
 
     def close(self) -> None:
-        self._client.close()
+        """Let go of the connection (on chdb: the engine stops when no client holds it);
+        idempotent, so a run's shared warehouse can be closed by each of its holders."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def __enter__(self) -> "Warehouse":
         return self

@@ -104,8 +104,8 @@ def decide_repairs(graph: ProjectGraph, uids: Iterable[str], window: Window, *, 
     """Decide how each of ``uids`` is re-pulled (see the module docstring).
 
     ``warehouse`` counts partitions (reads only); ``session`` and ``manifest`` compile the
-    incremental models twice to find windows that ignore the var (skipped when
-    ``check_windows`` is false or no session is given), and the materialized views once.
+    incremental models to find windows that ignore the var (``lineage_scan.windows_ignoring_lookback``;
+    skipped when ``check_windows`` is false or no session is given), and the materialized views once.
     ``cohort`` (unique ids) is what Phase 1 rewrites: a view reading it is repaired here.
     """
     result = Repairs()

@@ -114,16 +114,20 @@ def check_partitioning(session, manifest, schema: str, cohort_names: set[str]) -
 
 
 def check_schema_drift(session, manifest, graph: ProjectGraph, cohort: set[str], month: dt.date,
-                       also: tuple[str, ...] = ()) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...], list[PreflightProblem]]:
+                       also: tuple[str, ...] = (), warehouse: Warehouse | None = None,
+                       ) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...], list[PreflightProblem]]:
     """Compare every cohort model's month recompute with its table (refill.schema_drift).
 
     Returns the ALTERs that honour on_schema_change (applied by the ``preflight:schema-changes``
     step), the columns they add per model (the audit lets those change), and the problems a
-    month swap cannot handle (exit 5), for the one preflight pass."""
-    with Warehouse(session.credentials, session.project_dir) as warehouse:
-        changes, problems = schema_drift.check_cohort(session, manifest, graph, cohort, month_vars(month), warehouse,
-                                                        also=also)
-        on_cluster = warehouse.on_cluster()
+    month swap cannot handle (exit 5), for the one preflight pass. Reads through ``warehouse``
+    (the run's, left open), else through a connection of its own."""
+    if warehouse is None:
+        with Warehouse(session.credentials, session.project_dir) as own:
+            return check_schema_drift(session, manifest, graph, cohort, month, also, own)
+    changes, problems = schema_drift.check_cohort(session, manifest, graph, cohort, month_vars(month), warehouse,
+                                                    also=also)
+    on_cluster = warehouse.on_cluster()
     added = tuple((change.model, tuple(c.name for c in change.add)) for change in changes if change.add)
     return (tuple(statement for change in changes for statement in change.statements(on_cluster)), added,
             list(problems))
