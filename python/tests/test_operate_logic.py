@@ -11,7 +11,8 @@ import yaml
 
 from refill.adopt import InitOptions, _append_to_block, package_entry, propose_init, shims_text
 from refill.cleanup import Decision, Orphan, Protection, decide, parse_duration
-from refill.detect import entity_columns, missing_days, repair_command
+from refill.detect import repair_command
+from refill.price_coverage import entity_columns, missing_days
 from refill.errors import BadInput
 
 D = dt.date

@@ -15,7 +15,7 @@ import json
 import sys
 
 from refill import checks, schema_drift
-from refill.detect import ENTITY_VAR, entity_columns, missing_days, priced_entities
+from refill.price_coverage import ENTITY_VAR, entity_columns, missing_days, priced_entities
 from refill.errors import ExitCode, PreflightProblem, PreflightRefused
 from refill.graph import ProjectGraph
 from refill.phases.cohort import month_vars
@@ -139,7 +139,7 @@ def apply_schema_changes(ctx, statements: tuple[str, ...]) -> dict:
 
 
 def price_entity(plan: RefillPlan, columns: dict[str, str] | None) -> tuple[tuple[str, ...], str]:
-    """The prices model's entity columns for this plan (``refill.detect.entity_columns``)."""
+    """The prices model's entity columns for this plan (``refill.price_coverage.entity_columns``)."""
     settings = plan.settings
     group_by = next((c.group_by for c in settings.canaries if c.model == settings.prices_model and c.group_by), ())
     return entity_columns(columns, settings.date_column, declared=settings.price_entity, canary_group_by=group_by,
