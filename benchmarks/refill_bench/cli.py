@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Sequence
 
 from refill_bench import machine
+from refill_bench.config import default_scenarios, smoke_scenario
+from refill_bench.harness import BENCH_DIR, prepare, run_scenario
 from refill_bench.markdown import markdown
 from refill_bench.plot import plot
 from refill_bench.summary import summarize
-from refill_bench.config import default_scenarios, smoke_scenario
-from refill_bench.harness import BENCH_DIR, prepare, run_scenario
 
 DEFAULT_WORK_DIR = BENCH_DIR / ".work"
 

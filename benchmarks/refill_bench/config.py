@@ -7,7 +7,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 
-from refill.plan import Window, make_window
+from refill.run.plan import Window, make_window
 
 # The seed's day of recovery; every scenario finds its gap on this day.
 TODAY = dt.date(2026, 4, 27)

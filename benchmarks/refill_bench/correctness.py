@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from refill.session import DbtSession
-from refill.sql import ident, literal
-from refill.warehouse import Warehouse
+from refill.dbt.session import DbtSession
+from refill.engine.sql import ident, literal
+from refill.engine.warehouse import Warehouse
 from refill_bench.incident import FINGERPRINTS_FILE, fingerprint, truth_file
 from refill_bench.project import CANARY_MODEL, SCHEMA, TARGET
 

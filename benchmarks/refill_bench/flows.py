@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from refill.plan import Window, make_window
+from refill.run.plan import Window, make_window
 
 RESULT_FILE = "result.json"
 QUERY_LOG_FILE = "queries.jsonl"

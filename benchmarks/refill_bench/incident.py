@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+from refill.dbt.session import DbtSession
+from refill.engine.sql import ident, literal
+from refill.engine.warehouse import Warehouse
 from refill.lab import data
-from refill.session import DbtSession
-from refill.sql import ident, literal
-from refill.warehouse import Warehouse
 from refill_bench.config import Scenario
 from refill_bench.project import SCHEMA, TARGET, TRUTH_SCHEMA, TRUTH_TARGET
 

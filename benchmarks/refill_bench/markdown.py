@@ -348,11 +348,11 @@ FLOWS_TEXT = """## What ran
   {price_lookback_days}`; Phase 3 `dbt run --select tag:refill_append+ --exclude tag:refill_append`.
 * **Full rebuild** — `benchmarks/refill_bench/rebuild.py`: `dbt run --select <prices>+ --full-refresh`,
   one `python -m refill dbt …` process (the history series only).
-* **refill** — `refill.orchestrator.run_refill`, i.e. `python -m refill run --from-date … --report …`, in
+* **refill** — `refill.run.orchestrator.run_refill`, i.e. `python -m refill run --from-date … --report …`, in
   one fresh process: one parse, the cohort once per month through `refill_swap` (write aside + `REPLACE
   PARTITION`), the canary, Phase 2, Phase 3 (only descendants Phase 2 did not rebuild), Phase 4 verify.
 * **Measured** — wall: the flow's process from spawn to exit. Statements: every statement on the engine,
-  timed around the chdb client (`REFILL_QUERY_LOG`, `refill/querylog.py`); *engine busy* is the wall time
+  timed around the chdb client (`REFILL_QUERY_LOG`, `refill/engine/querylog.py`); *engine busy* is the wall time
   during which at least one statement ran, and *orchestration overhead* = wall − engine busy (with two
   dbt threads, statements overlap: Σ of durations counts them twice and would understate it). Engine
   counters (`system.events`: inserted/merged rows, engine-side query time) per process. dbt invocations,
@@ -365,5 +365,5 @@ FLOWS_TEXT = """## What ran
   table), from the end of the statement before it to the end of its last one (so the Jinja rendering
   between its queries counts), the union of those spans over threads, plus the orchestrator's
   column-lineage trace that parameterizes the audit (a `dbt compile` of the cohort, timed in-process).
-  chDB has no `system.query_log`, so the spans come from refill's statement log (`refill/querylog.py`),
+  chDB has no `system.query_log`, so the spans come from refill's statement log (`refill/engine/querylog.py`),
   which records each statement's thread."""

@@ -1,6 +1,6 @@
 """refill's recovery flow, as its operator runs it: ``refill run`` in one process.
 
-The flow is ``refill.orchestrator.run_refill`` — what ``python -m refill run --from-date
+The flow is ``refill.run.orchestrator.run_refill`` — what ``python -m refill run --from-date
 … --report …`` calls — in a fresh process. The only addition is a clock, an observer of the
 run told when each step's action starts, so the harness can split the wall time by phase.
 """
@@ -22,9 +22,9 @@ REPORT_FILE = "refill-report.json"
 
 
 def _step_clock(clock: PhaseClock):
-    """An observer of the run (refill.observer.RunObserver) that moves the clock to a step's
+    """An observer of the run (refill.run.observer.RunObserver) that moves the clock to a step's
     phase when its action starts."""
-    from refill.observer import RunObserver
+    from refill.run.observer import RunObserver
 
     class StepClock(RunObserver):
         def step_started(self, step) -> None:
@@ -36,7 +36,7 @@ def _step_clock(clock: PhaseClock):
 def _time_audit_trace(spans: list[tuple[float, float]]) -> None:
     """Time the audit's parameters (the cohort's column lineage: a dbt compile and sqlglot),
     computed once per refill on the first month; part of what the audit costs."""
-    from refill.phases import cohort
+    from refill.run.phases import cohort
 
     audit_var = cohort.audit_var
 
@@ -61,7 +61,7 @@ def run(spec: FlowSpec) -> FlowOutcome:
     for module in ("dbt.cli.main", "dbt.adapters.clickhouse"):
         importlib.import_module(module)
     from refill.errors import RefillError
-    from refill.orchestrator import RunOptions, run_refill
+    from refill.run.orchestrator import RunOptions, run_refill
 
     run_dir = spec.run_path
     os.environ.update({**DBT_ENV, "REFILL_QUERY_LOG": str(run_dir / QUERY_LOG_FILE)})

@@ -20,12 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-import refill.warehouse
+import refill.engine.warehouse
 from sqlglot.dialects.clickhouse import ClickHouse
 from sqlglot.tokens import TokenType
 
 DDL_VERBS = {"CREATE", "DROP", "ALTER", "OPTIMIZE", "KILL", "RENAME", "EXCHANGE", "TRUNCATE", "ATTACH", "DETACH"}
-_WAREHOUSE_FILE = refill.warehouse.__file__
+_WAREHOUSE_FILE = refill.engine.warehouse.__file__
 # what dbt-clickhouse runs whenever it opens a connection (probes, SETs): not refill's
 _CONNECTION_SETUP = {"__init__", "_ensure_database", "_check_atomic_exchange", "_run_exchange_test",
                      "_check_lightweight_deletes", "_server_version", "get_ch_setting"}

@@ -33,9 +33,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
+from refill.engine.sql import ident, literal
 from refill.lab.diff import ModelDiff
 from refill.lab.simulator import LAB_TARGET, TRUTH_TARGET, Lab
-from refill.sql import ident, literal
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_NAME = "incident"

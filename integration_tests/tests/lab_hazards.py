@@ -12,7 +12,7 @@ def poison_mutation(target, schema: str, table: str, column: str = "date", colum
     of the table (Code 341). Merges are stopped until the source is dropped, so the
     mutation cannot run (and succeed) first.
 
-    ``target`` is a clickhouse-connect client or a ``refill.warehouse.Warehouse``.
+    ``target`` is a clickhouse-connect client or a ``refill.engine.warehouse.Warehouse``.
     """
     execute, _ = _statements(target)
     source = f"{schema}.{table}__dbt_new_data_gone"

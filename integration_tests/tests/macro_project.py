@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from refill import engine
-from refill.session import DbtSession
-from refill.sql import ident
-from refill.warehouse import Warehouse
+from refill.dbt.session import DbtSession
+from refill.engine import embedded as engine
+from refill.engine.sql import ident
+from refill.engine.warehouse import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "refill_macro_tests"
@@ -221,7 +221,7 @@ def rows_after_restart(data_dir: Path, sql: str, *, crash_after: str | None = No
     slow query is reading that table meanwhile, so its parts are in use. The calling
     process must have closed the directory (``MacroProject.close()``)."""
     code = ("import json, os, signal, sys, threading, time\n"
-            "from refill import engine\n"
+            "from refill.engine import embedded as engine\n"
             "client = engine.open_client(sys.argv[1])\n"
             "if sys.argv[4]:\n"
             "    reader = engine.open_client(sys.argv[1])\n"

@@ -82,7 +82,7 @@ def test_a_data_directory_in_use_exits_4_with_one_line(seed_lab):
     seed_lab.close()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import time; from pathlib import Path; from refill import engine;"
+         "import time; from pathlib import Path; from refill.engine import embedded as engine;"
          f"engine.open_client(Path({str(seed_lab.data_dir)!r})); print('ready', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -23,16 +23,16 @@ from sqlglot import exp
 from cluster_capture import Captured, capture_statements, texts
 from conftest import SEED_GAP, SEED_TODAY
 from lab_hazards import poison_mutation
-from refill import engine
-from refill.cleanup import run_cleanup
-from refill.detect import DetectOptions, detect
+from refill.commands.cleanup import run_cleanup
+from refill.commands.detect import DetectOptions, detect
+from refill.dbt.session import DbtSession
+from refill.engine import embedded as engine
+from refill.engine.warehouse import Warehouse
 from refill.lab import LAB_PROJECT_DIR
 from refill.lab.simulator import Lab
-from refill.orchestrator import RunOptions, run_refill
-from refill.plan import make_window
-from refill.session import DbtSession
-from refill.target import WarehouseLock, holder_info
-from refill.warehouse import Warehouse
+from refill.run.orchestrator import RunOptions, run_refill
+from refill.run.plan import make_window
+from refill.run.target import WarehouseLock, holder_info
 
 pytestmark = pytest.mark.engine
 

@@ -15,11 +15,11 @@ import yaml
 
 from conftest import SEED_GAP, SEED_TODAY, copy_lab_project, refill_cli
 from lab_hazards import failed_mutations, poison_mutation
-from refill import checks
 from refill.lab.diff import checksums
 from refill.lab.simulator import Lab
-from refill.orchestrator import RunOptions, run_refill
-from refill.plan import make_window
+from refill.run import checks
+from refill.run.orchestrator import RunOptions, run_refill
+from refill.run.plan import make_window
 
 pytestmark = pytest.mark.engine
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT, SEED_GAP, SEED_TODAY, run_refill
-from refill import engine
+from refill.engine import embedded as engine
 from refill.lab import LAB_PROJECT_DIR
 from refill.lab.diff import diff_schemas
 
@@ -115,7 +115,7 @@ def test_second_process_on_the_data_directory_gets_one_clear_line(seed_lab):
     seed_lab.close()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from refill import engine; from pathlib import Path;"
+         "import sys, time; from refill.engine import embedded as engine; from pathlib import Path;"
          f"engine.open_client(Path({str(seed_lab.data_dir)!r})); print('ready', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )

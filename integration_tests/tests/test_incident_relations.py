@@ -15,8 +15,8 @@ import json
 import pytest
 
 from incident_project import IncidentProject, differing, run_args
-from refill.graph import Relation
-from refill.phases.verify import missing_relations
+from refill.dbt.graph import Relation
+from refill.run.phases.verify import missing_relations
 from incident_shapes import HISTORY_START, PRICES_VIEW, RAW_TABLES, cohort_config, feed, month_window
 
 pytestmark = pytest.mark.engine

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import run_refill
-from refill.adopt import shims_text
+from refill.commands.adopt import shims_text
 from refill.lab import LAB_PROJECT_DIR
 
 pytestmark = pytest.mark.engine

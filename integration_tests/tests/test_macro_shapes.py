@@ -12,12 +12,12 @@ import datetime as dt
 import pytest
 
 from macro_project import PROJECT, MacroProject
-from refill.checks import DUPLICATE_KEYS_COLUMNS
+from refill.dbt.settings import Canary
 from refill.errors import StepFailed
-from refill.phases import canary
-from refill.phases.finish import LEFTOVER_COLUMNS
-from refill.phases.preflight import PARTITIONING_COLUMNS
-from refill.settings import Canary
+from refill.run.checks import DUPLICATE_KEYS_COLUMNS
+from refill.run.phases import canary
+from refill.run.phases.finish import LEFTOVER_COLUMNS
+from refill.run.phases.preflight import PARTITIONING_COLUMNS
 
 pytestmark = [pytest.mark.engine]
 

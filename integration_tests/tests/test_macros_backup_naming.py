@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from macro_project import PROJECT, MacroProject
-from refill.cleanup import Protection, decide, list_orphans
+from refill.commands.cleanup import Protection, decide, list_orphans
 
 pytestmark = [pytest.mark.engine]
 

@@ -29,7 +29,7 @@ STATEMENTS = {
     "mutations": "refill.failed_mutations_query('db', ['t'])",
     "copy_check": "refill._partition_counts_sql('db', 't', 't__refill_backup_r1', ['20260401'])",
     "duplicates": "refill._duplicate_keys_sql('db', {'t': ['20260401']}, {'t': 'date, k'})",
-    # the vocabulary Python renders too (refill.sql): a name with a back-quote, a backslash and a quote
+    # the vocabulary Python renders too (refill.engine.sql): a name with a back-quote, a backslash and a quote
     "quote": "refill._quote('a`b\\\\c\\'d')",
     "literal": "refill._string_literal('a`b\\\\c\\'d')",
     "table": "refill._table('db', 'a`b\\\\c\\'d')",
@@ -138,8 +138,8 @@ def test_replicated_database_replicates_ddl_itself_but_scans_every_replica(rende
 
 def test_python_renders_the_vocabulary_as_the_package_does(rendered):
     """Quoting and the cluster clauses have a Jinja half (macros/_internal) and a Python half
-    (refill.sql, for refill's own statements): the same rules, pinned here on every target."""
-    from refill.sql import ident, literal, on_cluster, system_table, table
+    (refill.engine.sql, for refill's own statements): the same rules, pinned here on every target."""
+    from refill.engine.sql import ident, literal, on_cluster, system_table, table
 
     for target, cluster, database_engine in (("dev", None, ""), ("cluster", CLUSTER, ""),
                                              ("replicated_db", CLUSTER, "Replicated")):

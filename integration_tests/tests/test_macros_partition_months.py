@@ -149,7 +149,7 @@ def test_keys_with_no_month_partition_are_listed_and_refused_by_every_month_oper
     assert "straddles two months" in by_table["by_week"]["problem"]
     assert "not partitioned" in by_table["unpartitioned"]["problem"]
 
-    from refill.phases.preflight import check_partitioning
+    from refill.run.phases.preflight import check_partitioning
 
     problems = check_partitioning(matrix.session, matrix.manifest, "macro_tests", {"by_year", "date__daily"})
     assert [(p.kind, p.model, int(p.exit_code)) for p in problems] == [("partitioning", "by_year", 5)]

@@ -12,10 +12,10 @@ import pytest
 
 from conftest import SEED_GAP, run_refill
 from lab_hazards import poison_mutation
-from refill import engine
-from refill.journal import DONE, FAILED
+from refill.engine import embedded as engine
 from refill.lab import LAB_PROJECT_DIR
-from refill.target import LOCK_TABLE, holder_info, journal_store
+from refill.run.journal import DONE, FAILED
+from refill.run.target import LOCK_TABLE, holder_info, journal_store
 
 pytestmark = pytest.mark.engine
 

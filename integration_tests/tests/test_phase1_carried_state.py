@@ -12,8 +12,8 @@ import pytest
 from conftest import BOUNDARY_GAP, BOUNDARY_TODAY
 from incident_project import IncidentProject, RawTable, differing, run_args
 from incident_shapes import HISTORY_START, PRICES_VIEW, cohort_config
-from refill.orchestrator import RunOptions, run_refill as run_in_process
-from refill.plan import make_window
+from refill.run.orchestrator import RunOptions, run_refill as run_in_process
+from refill.run.plan import make_window
 
 pytestmark = pytest.mark.engine
 
@@ -167,7 +167,7 @@ def test_without_the_incremental_compile_carried_state_is_lost_and_the_audit_ref
     import pytest
 
     from refill.errors import CheckFailed
-    from refill.phases import cohort
+    from refill.run.phases import cohort
 
     def as_fresh_builds(manifest, cohort_ids):
         for uid in cohort_ids:

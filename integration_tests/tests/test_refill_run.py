@@ -9,12 +9,12 @@ import threading
 import pytest
 
 from conftest import BOUNDARY_GAP, BOUNDARY_TODAY, SEED_GAP, SEED_TODAY, run_refill
-from refill import engine
+from refill.engine import embedded as engine
 from refill.errors import CheckFailed
 from refill.lab.diff import checksums
 from refill.lab.simulator import Lab
-from refill.orchestrator import RunOptions, run_refill as run_in_process
-from refill.plan import make_window
+from refill.run.orchestrator import RunOptions, run_refill as run_in_process
+from refill.run.plan import make_window
 
 pytestmark = pytest.mark.engine
 
@@ -121,9 +121,9 @@ def test_seed_two_pass_flow_bakes_2x_into_the_three_layer_cohort(seed_lab):
 def test_without_the_swap_a_single_pass_bakes_duplicates(seed_lab, monkeypatch):
     """Remove the barrier (the write-aside + swap): the cohort appends in one pass, like
     the seed's 'single-pass refill', and with merges stopped the aggregators read 2x."""
-    from refill import plan_resolve
     from refill.lint.parsetime import MonthDependence
-    from refill.phases import cohort
+    from refill.run import plan_resolve
+    from refill.run.phases import cohort
 
     monkeypatch.setattr(cohort, "route_to_swap", lambda manifest, cohort_ids: None)  # the models' own append
     # their own strategy is the one parsed with the month vars (append), as in the seed's pass:

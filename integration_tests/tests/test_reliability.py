@@ -169,8 +169,8 @@ def test_leftovers_are_found_for_a_plan_of_thousands_of_models(seed_lab):
     (256 KiB) at about 1,000 models; a verified refill then failed in its last step."""
     from types import SimpleNamespace
 
-    from refill.graph import Relation, by_database
-    from refill.phases.finish import orphan_tables
+    from refill.dbt.graph import Relation, by_database
+    from refill.run.phases.finish import orphan_tables
 
     names = ["int_execution_tokens_balances_daily__dbt_new_data_6f1c",
              "int_execution_tokens_balances_daily__refill_stage",

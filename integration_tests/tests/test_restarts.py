@@ -16,7 +16,7 @@ import os
 import pytest
 
 from macro_project import MacroProject, killed_at, rows_after_restart, server_version
-from refill import engine
+from refill.engine import embedded as engine
 from test_macros_swap import MODEL
 
 pytestmark = [pytest.mark.engine, pytest.mark.ch258]

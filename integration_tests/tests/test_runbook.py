@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from lab_hazards import poison_mutation
-from refill import engine
+from refill.engine import embedded as engine
 from refill.lab import LAB_PROJECT_DIR
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from conftest import SEED_GAP, SEED_TODAY, copy_lab_project
-from refill.orchestrator import RunOptions, run_refill
-from refill.plan import make_window
+from refill.run.orchestrator import RunOptions, run_refill
+from refill.run.plan import make_window
 
 pytestmark = pytest.mark.engine
 
@@ -53,7 +53,7 @@ def test_cohort_config_that_reads_a_month_var_parses_again_and_says_why(seed_inc
 
 def test_the_plans_parse_starts_from_the_projects_own_partial_parse_state(tmp_path, monkeypatch):
     from conftest import run_refill as refill_command
-    from refill.session import DbtSession
+    from refill.dbt.session import DbtSession
 
     project = copy_lab_project(tmp_path)
     monkeypatch.delenv("DBT_TARGET_PATH", raising=False)

@@ -10,9 +10,10 @@ import json
 import pytest
 
 from macro_project import MacroProject
-from refill import checks, querylog
-from refill.model_lineage import ModelLineage
-from refill.price_lineage import Grain, PriceDependence
+from refill.engine import querylog
+from refill.lineage.model_lineage import ModelLineage
+from refill.lineage.price_lineage import Grain, PriceDependence
+from refill.run import checks
 
 pytestmark = pytest.mark.engine
 

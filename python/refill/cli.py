@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from refill import __version__, render
+from refill.dbt.settings import RUN_VARS, parse_vars
 from refill.errors import BadInput, ExitCode, PreflightRefused, RefillError
-from refill.settings import RUN_VARS, parse_vars
 
 
 class _Parser(argparse.ArgumentParser):
@@ -170,14 +170,14 @@ def _cli_vars(args: argparse.Namespace) -> dict:
 
 
 def _run_dbt(args: argparse.Namespace) -> int:
-    from refill.passthrough import run_dbt
+    from refill.commands.passthrough import run_dbt
 
     return run_dbt(args.dbt_args)
 
 
 def _run_refill(args: argparse.Namespace) -> int:
-    from refill.orchestrator import RunOptions, run_refill
-    from refill.plan import make_window, parse_date
+    from refill.run.orchestrator import RunOptions, run_refill
+    from refill.run.plan import make_window, parse_date
 
     window = make_window(
         from_date=parse_date(args.from_date, "--from-date") if args.from_date else None,
@@ -212,36 +212,36 @@ def _run_refill(args: argparse.Namespace) -> int:
 
 
 def _session(args: argparse.Namespace):
-    from refill.session import DbtSession
+    from refill.dbt.session import DbtSession
 
     return DbtSession(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir, target=args.target,
                       cli_vars=_cli_vars(args))
 
 
 def _run_rollback(args: argparse.Namespace) -> int:
-    from refill.rollback import run_rollback
+    from refill.commands.rollback import run_rollback
 
     return run_rollback(args.run, project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
                         target=args.target, state_root=args.state_dir, cli_vars=_cli_vars(args))
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from refill.runreport import run_report
+    from refill.commands.runreport import run_report
 
     return run_report(args.run, project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
                       target=args.target, state_root=args.state_dir, output_format=args.output_format)
 
 
 def _run_kill_mutations(args: argparse.Namespace) -> int:
-    from refill.operations import kill_mutations
+    from refill.commands.operations import kill_mutations
 
     tables = [name.strip() for name in args.tables.split(",") if name.strip()]
     return kill_mutations(_session(args), tables, dry_run=args.dry_run)
 
 
 def _run_canary(args: argparse.Namespace) -> int:
-    from refill.operations import run_canaries
-    from refill.plan import parse_date, utc_today
+    from refill.commands.operations import run_canaries
+    from refill.run.plan import parse_date, utc_today
 
     first = parse_date(args.from_date, "--from-date")
     today = parse_date(args.today, "--today") if args.today else utc_today()
@@ -261,8 +261,8 @@ def _target_flags_as_typed(args: argparse.Namespace, *names: str) -> tuple[str, 
 
 
 def _run_detect(args: argparse.Namespace) -> int:
-    from refill.detect import DetectOptions, run_detect
-    from refill.plan import parse_date, utc_today
+    from refill.commands.detect import DetectOptions, run_detect
+    from refill.run.plan import parse_date, utc_today
 
     options = DetectOptions(
         cli_vars=_cli_vars(args),
@@ -279,7 +279,7 @@ def _run_detect(args: argparse.Namespace) -> int:
 
 
 def _run_cleanup(args: argparse.Namespace) -> int:
-    from refill.cleanup import parse_duration, run_cleanup
+    from refill.commands.cleanup import parse_duration, run_cleanup
 
     return run_cleanup(project_dir=args.project_dir or Path.cwd(), profiles_dir=args.profiles_dir,
                        target=args.target, cli_vars=_cli_vars(args),
@@ -288,8 +288,8 @@ def _run_cleanup(args: argparse.Namespace) -> int:
 
 
 def _run_init(args: argparse.Namespace) -> int:
-    from refill.adopt import InitOptions, run_init
-    from refill.settings import DEFAULT_TAG
+    from refill.commands.adopt import InitOptions, run_init
+    from refill.dbt.settings import DEFAULT_TAG
 
     return run_init(InitOptions(
         project_dir=args.project_dir or Path.cwd(), force=args.force, dry_run=args.dry_run,
@@ -299,7 +299,7 @@ def _run_init(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from refill.demo import run_demo
+    from refill.commands.demo import run_demo
 
     return run_demo(work_dir=args.work_dir, scale=args.scale, incident_only=args.incident_only)
 

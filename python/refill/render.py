@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, TextIO
 
 if TYPE_CHECKING:  # the results rendered here; render imports nothing of refill at run time
-    from refill.adopt import InitResult
-    from refill.cleanup import CleanupResult
-    from refill.detect import Detection
+    from refill.commands.adopt import InitResult
+    from refill.commands.cleanup import CleanupResult
+    from refill.commands.detect import Detection
+    from refill.commands.operations import CanaryRun
+    from refill.commands.runreport import RunRecord
     from refill.errors import PreflightProblem, PreflightRefused, RefillError
     from refill.lab.diff import ModelDiff
     from refill.lab.simulator import DamageRow
-    from refill.operations import CanaryRun
-    from refill.orchestrator import RunReport
-    from refill.runreport import RunRecord
+    from refill.run.orchestrator import RunReport
 
 LINE_LIMIT = 200   # refill's own lines
 ERROR_LIMIT = 300  # the one line an error is
@@ -147,7 +147,7 @@ def counts(values: Iterable[str], top: int = TOP_GROUPS) -> str:
 
 def routine(mechanism: str) -> bool:
     """A mechanism that needs no one's attention: a view re-created, a table rebuilt, one
-    lookback run (the strings ``refill.phases.lineage.decide_repairs`` writes)."""
+    lookback run (the strings ``refill.run.phases.lineage.decide_repairs`` writes)."""
     return (mechanism == "" or mechanism.endswith(": read live (re-created)")
             or mechanism.endswith(": rebuilt whole") or mechanism.startswith("lookback var, 1 run(s)"))
 

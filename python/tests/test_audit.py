@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from refill.audit import MonthAudit, ModelAuditSpec, audit_var, day_column, key_expressions, price_overrides
 from refill.errors import BadInput
-from refill.price_lineage import PriceDependence
+from refill.lineage.audit import MonthAudit, ModelAuditSpec, audit_var, day_column, key_expressions, price_overrides
+from refill.lineage.price_lineage import PriceDependence
 
 
 @pytest.mark.parametrize("unique_key, sorting_key, expected", [

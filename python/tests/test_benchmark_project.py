@@ -11,8 +11,8 @@ import pytest
 # The harness lives beside the package, not in it: benchmarks/ is its import root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from refill.graph import Node, ProjectGraph  # noqa: E402
-from refill.phases.preflight import check_graph  # noqa: E402
+from refill.dbt.graph import Node, ProjectGraph  # noqa: E402
+from refill.run.phases.preflight import check_graph  # noqa: E402
 from refill_bench import project  # noqa: E402
 from refill_bench.config import ProjectShape  # noqa: E402
 from refill_bench.measure import union_length  # noqa: E402

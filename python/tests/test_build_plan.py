@@ -1,5 +1,5 @@
 """The plan from a project graph: which model each phase touches, in what order, what is backed
-up, and what is refused before dbt is asked anything (refill.plan, pure: no dbt, no engine)."""
+up, and what is refused before dbt is asked anything (refill.run.plan, pure: no dbt, no engine)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
+from refill.dbt.graph import Node, ProjectGraph, Relation
+from refill.dbt.settings import Settings
 from refill.errors import BadInput
-from refill.graph import Node, ProjectGraph, Relation
-from refill.plan import Repairs, Scope, build_plan, cohort_scope, lineage_selector, make_window, repull_scope
-from refill.repull import RunSpec, lookback_specs
-from refill.settings import Settings
+from refill.run.plan import Repairs, Scope, build_plan, cohort_scope, lineage_selector, make_window, repull_scope
+from refill.run.repull import RunSpec, lookback_specs
 
 WINDOW = make_window(from_date=dt.date(2026, 3, 30), today=dt.date(2026, 4, 3))
 SETTINGS = Settings(prices_model="prices", tag="refill_append", date_column="date", allow_insert_overwrite=False)
@@ -152,7 +152,7 @@ def test_the_repull_days_end_today_and_span_the_lookback():
 
 
 def test_the_plan_module_loads_without_dbt_or_the_engine():
-    code = ("import sys, refill.plan; print(sorted({m.split('.')[0] for m in sys.modules} & "
+    code = ("import sys, refill.run.plan; print(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'dbt', 'chdb', 'clickhouse_connect', 'sqlglot'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

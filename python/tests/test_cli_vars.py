@@ -7,9 +7,9 @@ import json
 import pytest
 
 from refill.cli import main
+from refill.dbt.session import DbtSession
+from refill.dbt.settings import parse_vars, resolve_settings
 from refill.errors import BadInput
-from refill.session import DbtSession
-from refill.settings import parse_vars, resolve_settings
 
 COMMANDS = [
     ["run", "--from-date", "2026-04-17", "--today", "2026-04-27"],

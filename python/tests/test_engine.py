@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from refill import engine
+from refill.engine import embedded as engine
 
 
 def test_relative_data_dir_resolves_against_the_project(tmp_path):

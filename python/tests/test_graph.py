@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from refill.graph import Node, ProjectGraph, Relation, by_database
+from refill.dbt.graph import Node, ProjectGraph, Relation, by_database
 
 TAG = "refill_append"
 
@@ -116,7 +116,7 @@ def g_names(uids):
 
 
 def test_preflight_refuses_a_priced_table_the_cohort_reads_only_when_phase_0_5_does_not_re_pull_it():
-    from refill.phases.preflight import check_graph
+    from refill.run.phases.preflight import check_graph
 
     g = graph(model("prices", materialized="view"), model("prices_filled", "prices"),
               model("balances", "prices_filled", cohort=True))
@@ -126,7 +126,7 @@ def test_preflight_refuses_a_priced_table_the_cohort_reads_only_when_phase_0_5_d
 
 
 def test_a_materialized_view_the_cohort_reads_is_not_re_pulled_and_stays_refused():
-    from refill.phases.preflight import check_graph
+    from refill.run.phases.preflight import check_graph
 
     g = graph(model("prices", materialized="view"), model("prices_mv", "prices", materialized="materialized_view"),
               model("balances", "prices_mv", cohort=True))

@@ -49,7 +49,7 @@ def _imported(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
             else:
                 source = node.module or ""
             for alias in node.names:
-                if f"{source}.{alias.name}" in modules:  # `from refill import engine`: a module
+                if f"{source}.{alias.name}" in modules:  # `from refill.engine import embedded as engine`: a module
                     found.add(f"{source}.{alias.name}")
                 elif source in modules:
                     found.add(source)
@@ -105,8 +105,8 @@ def test_the_scan_sees_deferred_and_relative_imports():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
     real = import_graph()
-    assert "refill.engine" in real["refill.session"]  # a top-level `from refill import engine`
-    assert "refill.phases.context" in real["refill.phases.verify"]
+    assert "refill.engine.embedded" in real["refill.dbt.session"]  # `from refill.engine import embedded as engine`
+    assert "refill.run.phases.context" in real["refill.run.phases.verify"]
 
 
 def test_refill_has_no_import_cycles():
@@ -118,3 +118,38 @@ def test_every_module_imports(module):
     """The scan reads the sources; this imports each module the scan saw (``__main__`` runs
     the CLI when imported), so one that fails to import, a cycle among them included, shows up."""
     assert importlib.import_module(module).__name__ == module
+
+
+# The folders are layers (issue #17): each imports only the layers below it, so a layer can be
+# read and tested without the ones that use it. Top to bottom; errors, render and the package
+# itself are the floor every layer may use.
+LAYERS = ("cli", "commands", "lab", "run", "lineage", "lint", "dbt", "engine")
+FLOOR = {"refill", "refill.errors", "refill.render"}
+
+
+def layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    found = []
+    for module, targets in sorted(graph.items()):
+        here = layer_of(module)
+        for target in sorted(targets):
+            there = layer_of(target)
+            if here is not None and there is not None and rank[there] < rank[here]:
+                found.append(f"{module} -> {target}")
+    return found
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert upward_imports({"refill.engine.sql": {"refill.run.plan"}}) == ["refill.engine.sql -> refill.run.plan"]
+    assert upward_imports({"refill.run.plan": {"refill.engine.sql", "refill.errors"}}) == []
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    graph = import_graph()
+    assert {layer_of(module) for module in graph} >= set(LAYERS)  # the check sees every layer
+    assert upward_imports(graph) == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from refill.adopt import InitOptions, propose_init
+from refill.commands.adopt import InitOptions, propose_init
 
 REALISTIC = Path(__file__).parent / "fixtures" / "lint" / "realistic"
 REPO = Path(__file__).resolve().parents[2]

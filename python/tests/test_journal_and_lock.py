@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from refill.errors import ExitCode, LockHeld
-from refill.journal import DONE, FAILED, JournalStore
-from refill.target import LocalLock, describe, holder_info, is_stale
+from refill.run.journal import DONE, FAILED, JournalStore
+from refill.run.target import LocalLock, describe, holder_info, is_stale
 
 
 def test_same_run_resumes_its_pending_journal(tmp_path):
@@ -49,7 +49,7 @@ def test_journal_writes_are_atomic_files(tmp_path):
 
 
 def _hold_lock_in_child(path):
-    code = ("import sys, time; from refill.target import LocalLock, holder_info;"
+    code = ("import sys, time; from refill.run.target import LocalLock, holder_info;"
             "lock = LocalLock(sys.argv[1], holder_info('abc123', 'from 2026-04-17 to 2026-04-27'));"
             "lock.acquire(); print('held', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
@@ -97,7 +97,7 @@ def test_holder_on_another_host_is_stale_when_its_heartbeat_stops():
 
 def test_another_pending_run_owns_the_target_until_it_is_finished_or_rolled_back(tmp_path):
     from refill.errors import BadInput
-    from refill.target import refuse_other_pending_runs
+    from refill.run.target import refuse_other_pending_runs
 
     store = JournalStore(tmp_path)
     store.start("aaaaaaaaaaaa", {}, "python -m refill run --from-date 2026-04-17").finish(FAILED, "canary failed")
@@ -115,7 +115,7 @@ def test_another_pending_run_owns_the_target_until_it_is_finished_or_rolled_back
 
 def test_run_pending_finds_the_targets_unfinished_run(tmp_path):
     from refill.errors import BadInput
-    from refill.target import find_run
+    from refill.run.target import find_run
 
     store = JournalStore(tmp_path)
     with pytest.raises(BadInput, match="no unfinished refill run on target prod: nothing to roll back"):
@@ -142,6 +142,6 @@ def test_rollback_cleanup_and_report_reach_the_target_without_the_orchestrator()
                 stack.append(imported)
         return seen
 
-    for command in ("refill.rollback", "refill.cleanup", "refill.runreport"):
-        assert "refill.target" in graph[command]
-        assert "refill.orchestrator" not in reaches(command), command
+    for command in ("refill.commands.rollback", "refill.commands.cleanup", "refill.commands.runreport"):
+        assert "refill.run.target" in graph[command]
+        assert "refill.run.orchestrator" not in reaches(command), command

@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from refill.cli import main
+from refill.dbt.session import DbtSession
 from refill.errors import ExitCode
 from refill.lint import check_manifest, lint_project
 from refill.lint.manifest import manifest_models
 from refill.lint.runner import lint_models
-from refill.session import DbtSession
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "integration_tests"
@@ -164,8 +164,8 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
     from types import SimpleNamespace
 
     from refill.errors import PreflightRefused
-    from refill.plan import make_window
-    from refill.plan_resolve import resolve_plan
+    from refill.run.plan import make_window
+    from refill.run.plan_resolve import resolve_plan
 
     project, manifest, _ = fixture_parse
     broken = copy.deepcopy(manifest)
@@ -175,7 +175,7 @@ def test_one_preflight_pass_refuses_with_every_graph_and_contract_problem(fixtur
     balances.config.materialized = "materialized_view"
     balances.depends_on.nodes.append("model.lint_fixtures.prices")
     window = make_window(from_date=dt.date(2026, 4, 17), today=dt.date(2026, 4, 27))
-    from refill.phases import preflight
+    from refill.run.phases import preflight
 
     # no warehouse here: the schema-drift check, which compiles the cohort and reads its tables,
     # is engine-tested (test_phase1_schema_drift), down to its problems joining this table

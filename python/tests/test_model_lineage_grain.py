@@ -3,9 +3,9 @@ model's SQL traced once per column however many models ask (``memo``)."""
 
 from __future__ import annotations
 
-from refill import model_lineage
-from refill.model_lineage import ModelLineage
-from refill.price_lineage import PriceDependence
+from refill.lineage import model_lineage
+from refill.lineage.model_lineage import ModelLineage
+from refill.lineage.price_lineage import PriceDependence
 
 WEEKLY = "SELECT toStartOfWeek(day, 1) AS week, sum(v) AS v FROM db.daily GROUP BY week"
 READS_WEEKLY = "SELECT week, v * 2 AS v FROM db.weekly"

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from refill.mv_targets import date_columns, month_local_problem
-from refill.plan import months_between
+from refill.lineage.mv_targets import date_columns, month_local_problem
+from refill.run.plan import months_between
 
 COHORT = ("inc", "volume_daily")
 OTHER = ("inc", "other")
@@ -62,9 +62,9 @@ def test_months_and_partition_columns():
 
 
 def test_plan_rewrites_mv_targets_after_their_sources_and_backs_up_only_those_on_the_cohort():
-    from refill.graph import Node, ProjectGraph
-    from refill.phases.lineage import decide_repairs
-    from refill.plan import make_window, phase_runs
+    from refill.dbt.graph import Node, ProjectGraph
+    from refill.run.phases.lineage import decide_repairs
+    from refill.run.plan import make_window, phase_runs
 
     def node(name, *parents, materialized, tags=()):
         return Node(f"model.p.{name}", name, materialized=materialized, tags=frozenset(tags), schema="inc",
@@ -96,9 +96,9 @@ def test_plan_rewrites_mv_targets_after_their_sources_and_backs_up_only_those_on
 
 
 def test_a_view_whose_target_is_not_built_yet_is_created_by_dbt_run():
-    from refill.graph import Node, ProjectGraph
-    from refill.phases.lineage import decide_repairs
-    from refill.plan import make_window
+    from refill.dbt.graph import Node, ProjectGraph
+    from refill.run.phases.lineage import decide_repairs
+    from refill.run.plan import make_window
 
     class Built:  # the warehouse holds volume_by_day's target only
         def system_table(self, name):

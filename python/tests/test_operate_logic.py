@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from refill.adopt import InitOptions, _append_to_block, package_entry, propose_init, shims_text
-from refill.cleanup import Decision, Orphan, Protection, decide, parse_duration
-from refill.detect import repair_command
-from refill.price_coverage import entity_columns, missing_days
+from refill.commands.adopt import InitOptions, _append_to_block, package_entry, propose_init, shims_text
+from refill.commands.cleanup import Decision, Orphan, Protection, decide, parse_duration
+from refill.commands.detect import repair_command
 from refill.errors import BadInput
+from refill.run.price_coverage import entity_columns, missing_days
 
 D = dt.date
 APRIL = [D(2026, 4, d) for d in range(1, 31)]

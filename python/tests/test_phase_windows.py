@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from refill.plan import make_window, months_between
-from refill.repull import Chunk, RunSpec, lookback_specs, partition_budget, schedule, split_days
+from refill.run.plan import make_window, months_between
+from refill.run.repull import Chunk, RunSpec, lookback_specs, partition_budget, schedule, split_days
 
 
 def window_days(window):
@@ -87,7 +87,7 @@ def test_a_model_runs_every_window_before_the_models_that_read_it():
 
 
 def test_an_insert_overwrite_daily_partitioned_model_is_cut_at_month_starts_counting_whole_months():
-    from refill.repull import split_months, whole_months
+    from refill.run.repull import split_months, whole_months
 
     today = dt.date(2026, 8, 9)
     first = today - dt.timedelta(days=115)  # 2026-04-16

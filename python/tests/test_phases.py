@@ -1,4 +1,4 @@
-"""Phases are data (issue #17): ``refill.phases.PHASES`` is the order a run walks, and a phase
+"""Phases are data (issue #17): ``refill.run.phases.PHASES`` is the order a run walks, and a phase
 added there (a module and one line) is run, titled, journaled and seen by rollback with
 nothing else changed. Pure: a plan built without dbt, steps that touch no engine."""
 
@@ -8,23 +8,23 @@ import types
 
 import pytest
 
-from refill import phases
+from refill.commands.rollback import rebuilt_from_cohort
 from refill.errors import PreflightProblem, PreflightRefused
-from refill.journal import JournalStore
-from refill.observer import TerminalObserver
-from refill.orchestrator import RunReport, execute
-from refill.phases import downstream, verify
-from refill.phases.context import Phase, RunContext, Step
-from refill.plan import Repairs
-from refill.progress import Progress
-from refill.repull import lookback_specs
-from refill.rollback import rebuilt_from_cohort
+from refill.run import phases
+from refill.run.journal import JournalStore
+from refill.run.observer import TerminalObserver
+from refill.run.orchestrator import RunReport, execute
+from refill.run.phases import downstream, verify
+from refill.run.phases.context import Phase, RunContext, Step
+from refill.run.plan import Repairs
+from refill.run.progress import Progress
+from refill.run.repull import lookback_specs
 from test_build_plan import WINDOW, plan_of, project, scope_of
 
 
 def throwaway_module(ran: list[str]) -> types.ModuleType:
-    """What a newcomer writes as ``refill/phases/<name>.py``: a key, its steps, its Phase."""
-    module = types.ModuleType("refill.phases.throwaway")
+    """What a newcomer writes as ``refill/run/phases/<name>.py``: a key, its steps, its Phase."""
+    module = types.ModuleType("refill.run.phases.throwaway")
     module.KEY = "throwaway"
 
     def steps(plan, graph):
@@ -115,7 +115,7 @@ def test_a_plan_with_models_no_phase_can_repair_refuses_in_its_first_journaled_s
 
 def test_a_refusal_after_the_backup_leaves_the_run_pending_to_resume_or_roll_back(tmp_path):
     from refill.errors import CheckFailed
-    from refill.orchestrator import ended_status
+    from refill.run.orchestrator import ended_status
 
     refusal = PreflightRefused([PreflightProblem("lineage", "consumer", "ignores price_lookback_days")])
     store = JournalStore(tmp_path)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from refill.errors import BadInput, ExitCode
-from refill.plan import make_window, months_between, parse_date
+from refill.run.plan import make_window, months_between, parse_date
 
 D = dt.date
 

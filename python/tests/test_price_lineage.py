@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from refill.price_lineage import ALL, PriceDependence, analyse, tables_of, trace_models
+from refill.lineage.price_lineage import ALL, PriceDependence, analyse, tables_of, trace_models
 
 SCHEMA = {
     "inc": {
@@ -121,7 +121,7 @@ def test_only_columns_carrying_a_price_value_are_values_not_counts_or_labels_dec
 
 
 def test_a_date_column_s_grain_comes_from_its_sql_or_the_model_it_reads_it_from():
-    from refill.price_lineage import grain_of
+    from refill.lineage.price_lineage import grain_of
 
     weekly = """
     WITH d AS (SELECT toStartOfWeek(t.day, 1) AS wk, t.token AS token FROM raw.transfers AS t)
@@ -140,8 +140,8 @@ def test_a_date_column_s_grain_comes_from_its_sql_or_the_model_it_reads_it_from(
 def test_each_model_is_qualified_once_and_its_tree_serves_the_grain_walk(monkeypatch):
     """Qualifying is most of a trace's cost: at 1,250 models, qualifying every price reader twice
     (the fixpoint's confirming round) and again per grain column was a minute of Phase 4."""
-    import refill.price_lineage as price_lineage
-    from refill.price_lineage import grain_of
+    import refill.lineage.price_lineage as price_lineage
+    from refill.lineage.price_lineage import grain_of
 
     qualified_sql = []
     real = price_lineage.qualify

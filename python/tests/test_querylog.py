@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from refill import querylog
+from refill.engine import querylog
 
 
 def test_statement_kind_skips_dbt_query_comments():
@@ -22,7 +22,7 @@ def test_statement_kind_skips_dbt_query_comments():
 _SCRIPT = """
 import sys
 from pathlib import Path
-from refill import engine
+from refill.engine import embedded as engine
 client = engine.open_client(Path(sys.argv[1]))
 client.command("CREATE TABLE t (a Int64) ENGINE = MergeTree ORDER BY a")
 client.command("INSERT INTO t SELECT number FROM numbers(10)")

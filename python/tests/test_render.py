@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 
 from refill import render
-from refill.graph import Node, ProjectGraph, Relation
-from refill.phases import all_steps, models_by_phase
-from refill.plan import RefillPlan, make_window
-from refill.plan_describe import describe_plan
-from refill.repull import Repull, RunSpec
-from refill.settings import Settings
+from refill.dbt.graph import Node, ProjectGraph, Relation
+from refill.dbt.settings import Settings
+from refill.run.phases import all_steps, models_by_phase
+from refill.run.plan import RefillPlan, make_window
+from refill.run.plan_describe import describe_plan
+from refill.run.repull import Repull, RunSpec
 
 FOLDERS = ("models/staging", "models/intermediate/tokens", "models/intermediate/gpay", "models/marts",
            "models/api", "models/api/v2", "models/dex", "models/bridges")
@@ -159,7 +159,7 @@ def _event(name: str, msg: str = "", level: str = "info", model: str = "", secon
 def test_progress_redraws_one_line_and_sends_dbts_lines_to_the_log(tmp_path):
     import io
 
-    from refill.progress import Progress
+    from refill.run.progress import Progress
 
     terminal = io.StringIO()
     progress = Progress(tmp_path / "run.log", live=True, last_run={"b": 30.0}, stream=terminal)
@@ -232,7 +232,7 @@ def test_findings_past_twenty_point_to_the_log_of_a_run(monkeypatch, capsys, tmp
 
 
 def test_the_resume_command_adds_resume_once():
-    from refill.target import resume_command
+    from refill.run.target import resume_command
 
     assert resume_command("python -m refill run --from-date 2026-04-17") == \
         "python -m refill run --from-date 2026-04-17 --resume"

@@ -15,16 +15,16 @@ import pytest
 
 import refill
 from refill import render
-from refill.adopt import Change, InitOptions, InitResult, run_init
-from refill.cleanup import CleanupResult, Decision, Orphan
-from refill.detect import DayFinding, Detection, repair_command
+from refill.commands.adopt import Change, InitOptions, InitResult, run_init
+from refill.commands.cleanup import CleanupResult, Decision, Orphan
+from refill.commands.detect import DayFinding, Detection, repair_command
+from refill.commands.operations import CanaryRun
+from refill.commands.runreport import RunRecord
 from refill.errors import ExitCode, PreflightProblem, PreflightRefused
 from refill.lab.diff import ModelDiff
 from refill.lab.simulator import DamageRow
 from refill.lint.report import skipped_paths
-from refill.operations import CanaryRun
-from refill.phases.canary import Violation
-from refill.runreport import RunRecord
+from refill.run.phases.canary import Violation
 
 PACKAGE_DIR = Path(refill.__file__).resolve().parent
 REPO = Path(__file__).resolve().parents[2]

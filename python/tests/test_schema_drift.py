@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from refill.schema_drift import Column, SchemaChanges, compare
+from refill.run.schema_drift import Column, SchemaChanges, compare
 
 REL = ("inc", "volume_daily")
 LIVE = [Column("date", "Date"), Column("token", "String"), Column("volume", "Float64")]

@@ -11,7 +11,7 @@ import yaml
 
 _SCRIPT = """
 import sys
-from refill.session import DbtSession
+from refill.dbt.session import DbtSession
 session = DbtSession(sys.argv[1])
 print(session.credentials.chdb_path, session.schema, session.target_name)
 """

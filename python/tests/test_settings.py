@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from refill.dbt.settings import resolve_settings
 from refill.errors import BadInput
 from refill.lint.project import Project
-from refill.settings import resolve_settings
 
 
 def project_with(tmp_path: Path, var_line: str | None) -> Path:
@@ -60,7 +60,7 @@ def test_project_scoped_vars_override_global_ones_for_both(tmp_path):
     (None, "no refill_canaries var in the project"),
 ])
 def test_plan_says_whether_the_canaries_are_empty_or_undeclared(tmp_path, var_line, said):
-    from refill.phases.canary import skipped_message
+    from refill.run.phases.canary import skipped_message
 
     message = skipped_message(resolve_settings(project_with(tmp_path, var_line)))
     assert said in message and "Phase 1.5" in message

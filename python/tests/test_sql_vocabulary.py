@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import shlex
 
-from refill.phases.invocation import run_operation_statement
-from refill.session import operation_command
-from refill.sql import on_cluster
+from refill.dbt.session import operation_command
+from refill.engine.sql import on_cluster
+from refill.run.phases.invocation import run_operation_statement
 
 
 def test_on_cluster_only_on_a_cluster_outside_a_replicated_database():

@@ -5,7 +5,7 @@ engine-tested (test_lineage_shapes, test_refill_run)."""
 
 from __future__ import annotations
 
-from refill.lineage_scan import WINDOW_PROBE_DAYS, follows_probe
+from refill.lineage.lineage_scan import WINDOW_PROBE_DAYS, follows_probe
 
 PROBE = WINDOW_PROBE_DAYS
 RAW = "SELECT * FROM t WHERE 1 = 1 {{ refill.apply_monthly_incremental_filter('t.day', 'date', true) }}"

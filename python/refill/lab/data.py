@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from refill.sql import ident, literal
-from refill.warehouse import Warehouse
+from refill.engine.sql import ident, literal
+from refill.engine.warehouse import Warehouse
 
 HISTORY_START = dt.date(2026, 1, 1)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from refill.sql import table
-from refill.warehouse import Warehouse
+from refill.engine.sql import table
+from refill.engine.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def checksums(warehouse: Warehouse, schemas: Iterable[str]) -> dict[str, tuple[i
     """(rows, order-independent hash of every row) of every table in ``schemas``, but
     ``refill_audit``: refill's record of what it audited grows with every run, as a log does,
     and is not warehouse data a refill may change."""
-    from refill.audit import AUDIT_TABLE
-    from refill.sql import literal
+    from refill.engine.sql import literal
+    from refill.lineage.audit import AUDIT_TABLE
 
     names = ", ".join(literal(s) for s in schemas)
     tables = warehouse.rows(

@@ -14,11 +14,11 @@ from typing import Iterable
 
 import yaml
 
+from refill.dbt.session import DbtSession
+from refill.engine.sql import ident, literal
+from refill.engine.warehouse import Warehouse
 from refill.lab import LAB_PROJECT_DIR, data
 from refill.lab.diff import ModelDiff, diff_schemas, lab_models
-from refill.session import DbtSession
-from refill.sql import ident, literal
-from refill.warehouse import Warehouse
 
 LAB_TARGET = "lab"
 TRUTH_TARGET = "truth"

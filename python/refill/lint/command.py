@@ -54,7 +54,7 @@ def _models(paths, project_dir, profiles_dir, target, manifest, parse, err, cli_
     if manifest is not None:
         return manifest_models(load_manifest(manifest), Path(project_dir or default_project_dir(manifest)))
     if parse:
-        from refill.session import DbtSession
+        from refill.dbt.session import DbtSession
 
         session = DbtSession(Path(project_dir or Path.cwd()), profiles_dir=profiles_dir, target=target, quiet=True,
                              cli_vars=cli_vars)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 
-from refill.settings import (
+from refill.dbt.settings import (
     BANNED_STRATEGIES_VAR, DEFAULT_TAG, OPT_IN_VAR, flag, name_list, read_project_file, scoped_vars,
 )
 
